@@ -1,0 +1,55 @@
+"""Event contracts of the NHS oversight platform: the envelope, the payloads and their topics."""
+
+from oversight_contracts.codes import (
+    ExceptionReportCategory,
+    MetricId,
+    OdsCode,
+    Period,
+    Theme,
+)
+from oversight_contracts.envelope import DEAD_LETTER_SUFFIX, TOPIC_PREFIX, Envelope
+from oversight_contracts.events import (
+    ALL_EVENTS,
+    EVENTS_BY_TYPE,
+    ExceptionReportReceived,
+    ExceptionReportReceivedData,
+    MetricEvaluated,
+    MetricEvaluatedData,
+    ObservationValue,
+    Payload,
+    SubmissionReceived,
+    SubmissionReceivedData,
+    SupportNeedIdentified,
+    SupportNeedIdentifiedData,
+    SupportPackageProposed,
+    SupportPackageProposedData,
+    TriggerRaised,
+    TriggerRaisedData,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "DEAD_LETTER_SUFFIX",
+    "EVENTS_BY_TYPE",
+    "TOPIC_PREFIX",
+    "Envelope",
+    "ExceptionReportCategory",
+    "ExceptionReportReceived",
+    "ExceptionReportReceivedData",
+    "MetricEvaluated",
+    "MetricEvaluatedData",
+    "MetricId",
+    "ObservationValue",
+    "OdsCode",
+    "Payload",
+    "Period",
+    "SubmissionReceived",
+    "SubmissionReceivedData",
+    "SupportNeedIdentified",
+    "SupportNeedIdentifiedData",
+    "SupportPackageProposed",
+    "SupportPackageProposedData",
+    "Theme",
+    "TriggerRaised",
+    "TriggerRaisedData",
+]

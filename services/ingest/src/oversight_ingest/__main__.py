@@ -1,0 +1,3 @@
+from oversight_ingest.main import run
+
+run()

@@ -1,0 +1,142 @@
+"""Ingest's HTTP API: trusts post exception reports and returns; each becomes an event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from oversight_runtime.idempotency import run_idempotent
+from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.unit_of_work import UnitOfWork
+
+from oversight_ingest import domain
+from oversight_ingest.models import (
+    ExceptionReportCreate,
+    ExceptionReportPublic,
+    SubmissionCreate,
+    SubmissionPublic,
+)
+from oversight_ingest.storage import ExceptionReportRecord, SubmissionRecord
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="Send the same key when retrying: the first answer is returned, nothing is repeated.",
+    ),
+]
+
+
+def _service(request: Request) -> OversightService:
+    service: OversightService = request.app.state.service
+    return service
+
+
+@router.post(
+    "/exception-reports",
+    status_code=202,
+    response_model=ExceptionReportPublic,
+    responses={422: {"description": "Invalid report or unknown provider; nothing was stored."}},
+)
+async def post_exception_report(
+    report: ExceptionReportCreate, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Report a material event by exception (framework para 21 and Figure 2)."""
+    service = _service(request)
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        now = datetime.now(UTC)
+        event = domain.accept_exception_report(
+            report,
+            registry=uow.registry,
+            report_id=uuid4(),
+            today=now.date(),
+            correlation_id=UUID(current_correlation_id()),
+        )
+        record = ExceptionReportRecord(
+            id=event.data.report_id,
+            correlation_id=event.correlation_id,
+            received_at=now,
+            **report.model_dump(),
+        )
+        uow.session.add(record)
+        uow.publish(event)
+        public = ExceptionReportPublic.model_validate(record, from_attributes=True)
+        return 202, public.model_dump(mode="json")
+
+    return await run_idempotent(
+        service.unit_of_work,
+        key=idempotency_key,
+        endpoint="POST /v1/exception-reports",
+        body=report,
+        effect=effect,
+        on_replay=service.metrics.idempotent_replays.labels("POST /v1/exception-reports").inc,
+    )
+
+
+@router.get("/exception-reports/{report_id}", response_model=ExceptionReportPublic)
+async def get_exception_report(report_id: UUID, request: Request) -> ExceptionReportRecord:
+    async with _service(request).unit_of_work() as uow:
+        record = await uow.session.get(ExceptionReportRecord, report_id)
+    if record is None:
+        raise HTTPException(404, f"no exception report {report_id}")
+    return record
+
+
+@router.post(
+    "/submissions",
+    status_code=202,
+    response_model=SubmissionPublic,
+    responses={422: {"description": "Invalid return or unknown provider; nothing was stored."}},
+)
+async def post_submission(
+    submission: SubmissionCreate, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Submit a return: a batch of metric values for one provider and one month (para 18)."""
+    service = _service(request)
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        now = datetime.now(UTC)
+        event = domain.accept_submission(
+            submission,
+            registry=uow.registry,
+            submission_id=uuid4(),
+            today=now.date(),
+            correlation_id=UUID(current_correlation_id()),
+        )
+        record = SubmissionRecord(
+            id=event.data.submission_id,
+            correlation_id=event.correlation_id,
+            received_at=now,
+            **submission.model_dump(),
+        )
+        uow.session.add(record)
+        uow.publish(event)
+        public = SubmissionPublic.model_validate(record, from_attributes=True)
+        return 202, public.model_dump(mode="json")
+
+    return await run_idempotent(
+        service.unit_of_work,
+        key=idempotency_key,
+        endpoint="POST /v1/submissions",
+        body=submission,
+        effect=effect,
+        on_replay=service.metrics.idempotent_replays.labels("POST /v1/submissions").inc,
+    )
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionPublic)
+async def get_submission(submission_id: UUID, request: Request) -> SubmissionRecord:
+    async with _service(request).unit_of_work() as uow:
+        record = await uow.session.get(SubmissionRecord, submission_id)
+    if record is None:
+        raise HTTPException(404, f"no submission {submission_id}")
+    return record

@@ -1,0 +1,28 @@
+"""Ingest: takes trusts' exception reports and returns and publishes them as events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oversight_contracts import ExceptionReportReceived, SubmissionReceived
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
+
+from oversight_ingest.api import router
+
+NAME = "ingest"
+
+
+def create_service(settings: ServiceSettings | None = None) -> OversightService:
+    return OversightService(
+        NAME,
+        description=__doc__ or "",
+        api=router,
+        publishes=[ExceptionReportReceived, SubmissionReceived],
+        migrations=Path(__file__).parent / "migrations",
+        settings=settings,
+    )
+
+
+def run() -> None:
+    create_service().serve()

@@ -1,0 +1,82 @@
+"""Idempotency keys on write APIs: a retried request gets the first answer and changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from oversight_runtime.storage import IdempotencyRecord
+from oversight_runtime.unit_of_work import UnitOfWork
+
+Effect = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def fingerprint(body: BaseModel) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def _replay(
+    uow: UnitOfWork, key: str, endpoint: str, request_hash: str
+) -> JSONResponse | None:
+    prior = await uow.session.get(IdempotencyRecord, (key, endpoint))
+    if prior is None:
+        return None
+    if prior.request_hash != request_hash:
+        raise HTTPException(
+            status_code=422,
+            detail=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "this Idempotency-Key was already used for a different request body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
+        )
+    return JSONResponse(prior.response_body, prior.status_code, headers={REPLAY_HEADER: "true"})
+
+
+async def run_idempotent(
+    unit_of_work: Callable[[], Any],
+    *,
+    key: str | None,
+    endpoint: str,
+    body: BaseModel,
+    effect: Effect,
+    on_replay: Callable[[], None] = lambda: None,
+) -> JSONResponse:
+    """Run ``effect`` once per key; the record of the answer commits with the effect itself."""
+    request_hash = fingerprint(body)
+    try:
+        async with unit_of_work() as uow:
+            if key is not None and (replay := await _replay(uow, key, endpoint, request_hash)):
+                on_replay()
+                return replay
+            status, payload = await effect(uow)
+            if key is not None:
+                uow.session.add(
+                    IdempotencyRecord(
+                        key=key,
+                        endpoint=endpoint,
+                        request_hash=request_hash,
+                        status_code=status,
+                        response_body=payload,
+                    )
+                )
+        return JSONResponse(payload, status)
+    except IntegrityError:
+        if key is None:
+            raise
+        # A concurrent request with the same key won the race: answer as it did.
+        async with unit_of_work() as uow:
+            replay = await _replay(uow, key, endpoint, request_hash)
+        if replay is None:
+            raise
+        on_replay()
+        return replay

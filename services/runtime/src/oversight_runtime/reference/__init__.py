@@ -1,0 +1,107 @@
+"""The organisation registry: regions, ICBs and the trusts they oversee, from a data file.
+
+Every service loads the same file, so a provider unknown to one is unknown to all and is
+rejected at the door with a clear error.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from oversight_contracts import OdsCode
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ProviderKind = Literal["acute", "mental_health", "community", "ambulance", "specialist", "combined"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Region(_Record):
+    ods_code: OdsCode
+    name: str
+
+
+class Icb(_Record):
+    ods_code: OdsCode
+    name: str
+    region: OdsCode
+
+
+class Provider(_Record):
+    ods_code: OdsCode
+    name: str
+    kind: ProviderKind
+    icbs: tuple[OdsCode, ...] = Field(min_length=1, description="Host ICB first.")
+    region: OdsCode
+
+
+class UnknownOrganisation(LookupError):
+    def __init__(self, kind: str, code: str) -> None:
+        super().__init__(f"unknown {kind} ODS code {code!r}: not in the organisation registry")
+        self.kind = kind
+        self.code = code
+
+
+class OrganisationRegistry(_Record):
+    version: str
+    regions: tuple[Region, ...]
+    icbs: tuple[Icb, ...]
+    providers: tuple[Provider, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrganisationRegistry:
+        codes = [o.ods_code for o in (*self.regions, *self.icbs, *self.providers)]
+        duplicates = {c for c in codes if codes.count(c) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate ODS codes: {sorted(duplicates)}")
+        regions = {r.ods_code for r in self.regions}
+        icbs = {i.ods_code for i in self.icbs}
+        for icb in self.icbs:
+            if icb.region not in regions:
+                raise ValueError(f"ICB {icb.ods_code} names unknown region {icb.region}")
+        for provider in self.providers:
+            if provider.region not in regions:
+                raise ValueError(f"provider {provider.ods_code} names unknown region")
+            missing = set(provider.icbs) - icbs
+            if missing:
+                raise ValueError(
+                    f"provider {provider.ods_code} names unknown ICBs {sorted(missing)}"
+                )
+        return self
+
+    def provider(self, ods_code: str) -> Provider:
+        for provider in self.providers:
+            if provider.ods_code == ods_code:
+                return provider
+        raise UnknownOrganisation("provider", ods_code)
+
+    def icb(self, ods_code: str) -> Icb:
+        for icb in self.icbs:
+            if icb.ods_code == ods_code:
+                return icb
+        raise UnknownOrganisation("ICB", ods_code)
+
+    def region(self, ods_code: str) -> Region:
+        for region in self.regions:
+            if region.ods_code == ods_code:
+                return region
+        raise UnknownOrganisation("region", ods_code)
+
+    def providers_of(self, organisation: str) -> list[Provider]:
+        """Providers overseen by an ICB or a region: what its teams see and are alerted about."""
+        return [p for p in self.providers if organisation in (p.region, *p.icbs)]
+
+
+SHIPPED_REGISTRY = files("oversight_runtime.reference") / "organisations.yaml"
+
+
+@cache
+def load_registry(path: Path | None = None) -> OrganisationRegistry:
+    text = path.read_text("utf-8") if path else SHIPPED_REGISTRY.read_text("utf-8")
+    return OrganisationRegistry.model_validate(yaml.safe_load(text))

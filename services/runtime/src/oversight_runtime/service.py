@@ -1,0 +1,310 @@
+"""One service, assembled the same way every time.
+
+A service declares its HTTP routes, the events it handles, the events it publishes and its
+tables; this module gives it the rest: settings, migrations, the broker with at-least-once
+consumers, the outbox relay, dead letters, logs, traces, metrics and health endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.middlewares import AckPolicy
+from faststream.specification import AsyncAPI
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from oversight_contracts import Envelope
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from oversight_runtime.database import Database
+from oversight_runtime.dead_letters import DeadLetterPolicy
+from oversight_runtime.errors import Rejected
+from oversight_runtime.handlers import (
+    EventHandlers,
+    HandlerRegistration,
+    already_processed,
+    mark_processed,
+    typed_consumer,
+)
+from oversight_runtime.lag import watch_lag
+from oversight_runtime.outbox import OutboxRelay
+from oversight_runtime.reference import UnknownOrganisation, load_registry
+from oversight_runtime.settings import ServiceSettings
+from oversight_runtime.storage import OutboxMessage
+from oversight_runtime.telemetry import (
+    ServiceMetrics,
+    configure_logging,
+    configure_tracing,
+    correlation,
+    correlation_id_var,
+)
+from oversight_runtime.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class OversightService:
+    def __init__(
+        self,
+        name: str,
+        *,
+        migrations: Path,
+        api: APIRouter | None = None,
+        handlers: EventHandlers | None = None,
+        publishes: Sequence[type[Envelope[Any]]] = (),
+        description: str = "",
+        settings: ServiceSettings | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.settings = settings or ServiceSettings(service_name=name)
+        configure_logging(name, self.settings.log_level)
+        self.tracer_provider = configure_tracing(name, self.settings.trace_file)
+        self.registry = load_registry(self.settings.reference_data)
+        self.prometheus = CollectorRegistry()
+        self.metrics = ServiceMetrics(self.prometheus)
+        self.database = Database(self.settings.resolved_database_url)
+        self.migrations = migrations
+        self.dead_letters = DeadLetterPolicy(
+            service=name,
+            max_attempts=self.settings.max_delivery_attempts,
+            backoff_seconds=self.settings.retry_backoff_seconds,
+            metrics=self.metrics,
+        )
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap_servers,
+            client_id=f"oversight-{name}",
+            enable_idempotence=True,
+            middlewares=[
+                KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
+                KafkaPrometheusMiddleware(registry=self.prometheus, app_name=name),
+                self.dead_letters.middleware,
+            ],
+            logger=logging.getLogger(f"oversight.{name}.broker"),
+        )
+        self.handlers = handlers or EventHandlers()
+        self.consumed_topics = [r.event_type.topic() for r in self.handlers.registrations]
+        for registration in self.handlers.registrations:
+            self._subscribe(registration)
+        for event_type in publishes:
+            self.broker.publisher(
+                event_type.topic(), schema=event_type, title=f"{event_type.topic()}:publish"
+            )
+        self.relay = OutboxRelay(
+            self.database,
+            self._publish_row,
+            self.metrics,
+            poll_seconds=self.settings.relay_poll_seconds,
+        )
+        self._dead_letter_producer: AIOKafkaProducer | None = None
+        self.app = self._build_app(api)
+
+    # --- units of work ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self.database.transaction() as session:
+            uow = UnitOfWork(session=session, registry=self.registry, source=self.name)
+            yield uow
+        if uow.staged:
+            self.relay.wake()
+
+    # --- consuming ----------------------------------------------------------------------------
+
+    def _subscribe(self, registration: HandlerRegistration) -> None:
+        handler_name = f"{self.name}.{registration.name}"
+
+        async def consume(event: Envelope[Any]) -> None:
+            with correlation(event.correlation_id):
+                async with self.unit_of_work() as uow:
+                    if await already_processed(uow, event, handler_name):
+                        self.metrics.events_handled.labels(handler_name, "duplicate").inc()
+                        log.info("skipped duplicate event %s (%s)", event.id, event.type)
+                        return
+                    await registration.handle(uow, event)
+                    mark_processed(uow, event, handler_name)
+                self.metrics.events_handled.labels(handler_name, "applied").inc()
+
+        self.broker.subscriber(
+            registration.event_type.topic(),
+            group_id=self.settings.consumer_group,
+            ack_policy=AckPolicy.ACK,
+            auto_offset_reset="earliest",
+            title=f"{registration.event_type.topic()}:{handler_name}",
+            description=registration.handle.__doc__,
+        )(typed_consumer(registration.event_type, consume))
+
+    # --- publishing ---------------------------------------------------------------------------
+
+    async def _publish_row(self, row: OutboxMessage) -> None:
+        """Publish one outbox row inside the trace of the transaction that wrote it."""
+        token = otel_context.attach(propagate.extract(row.headers))
+        try:
+            await self.broker.publish(
+                row.payload.encode(),
+                topic=row.topic,
+                key=row.key.encode(),
+                headers={"content-type": "application/json", "ce-type": row.event_type},
+                correlation_id=str(row.correlation_id),
+            )
+        finally:
+            otel_context.detach(token)
+
+    async def _publish_dead_letter(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        if self._dead_letter_producer is None:
+            raise RuntimeError("dead-letter producer is not started")
+        await self._dead_letter_producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await self.database.migrate(self.migrations)
+        self._dead_letter_producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_idempotence=True
+        )
+        await self._dead_letter_producer.start()
+        self.dead_letters.publish = self._publish_dead_letter
+        await self.broker.start()
+        tasks = [asyncio.create_task(self.relay.run_forever(), name="outbox-relay")]
+        if self.consumed_topics:
+            tasks.append(
+                asyncio.create_task(
+                    watch_lag(
+                        self.settings.kafka_bootstrap_servers,
+                        self.settings.consumer_group,
+                        self.consumed_topics,
+                        self.metrics,
+                        self.settings.lag_poll_seconds,
+                    ),
+                    name="consumer-lag",
+                )
+            )
+        log.info("%s started", self.name)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.broker.stop()
+            await self._dead_letter_producer.stop()
+            await self.database.dispose()
+            log.info("%s stopped", self.name)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _build_app(self, api: APIRouter | None) -> FastAPI:
+        app = FastAPI(
+            title=f"NHS oversight: {self.name}",
+            description=self.description,
+            version="1.0.0",
+            lifespan=self.lifespan,
+        )
+        app.state.service = self
+
+        @app.middleware("http")
+        async def correlate(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid4())
+            with correlation(correlation_id):
+                response = await call_next(request)
+            response.headers[CORRELATION_HEADER] = correlation_id
+            return response
+
+        @app.exception_handler(UnknownOrganisation)
+        async def unknown_organisation(
+            _request: Request, error: UnknownOrganisation
+        ) -> JSONResponse:
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["path", "ods_code"],
+                            "msg": str(error),
+                            "type": "unknown_organisation",
+                        }
+                    ]
+                },
+                status_code=404,
+            )
+
+        @app.exception_handler(Rejected)
+        async def rejected(_request: Request, error: Rejected) -> JSONResponse:
+            return JSONResponse({"detail": error.detail()}, status_code=422)
+
+        @app.get("/healthz", tags=["health"])
+        async def healthz() -> dict[str, str]:
+            """Alive: the process answers."""
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", tags=["health"])
+        async def readyz() -> JSONResponse:
+            """Ready: the database and the broker both answer."""
+            checks: dict[str, str] = {}
+            try:
+                await self.database.ping()
+                checks["database"] = "ok"
+            except Exception as error:
+                checks["database"] = f"unreachable: {error}"
+            checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "unreachable"
+            ready = all(v == "ok" for v in checks.values())
+            return JSONResponse(
+                {"ready": ready, "checks": checks}, status_code=200 if ready else 503
+            )
+
+        @app.get("/metrics", tags=["health"])
+        async def metrics() -> Response:
+            return Response(generate_latest(self.prometheus), media_type=CONTENT_TYPE_LATEST)
+
+        if api is not None:
+            app.include_router(api)
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz,metrics"
+        )
+        return app
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def asyncapi(self) -> str:
+        spec = AsyncAPI(
+            self.broker,
+            title=f"NHS oversight: {self.name}",
+            version="1.0.0",
+            description=self.description,
+        )
+        return spec.to_specification().to_json()
+
+    def serve(self) -> None:
+        uvicorn.run(
+            self.app,
+            host=self.settings.http_host,
+            port=self.settings.resolved_http_port,
+            log_config=None,
+        )
+
+
+def current_correlation_id() -> str:
+    return correlation_id_var.get() or str(uuid4())

@@ -1,0 +1,61 @@
+"""Service settings, read from ``OVERSIGHT_*`` environment variables with embedded defaults.
+
+The defaults run the whole platform on one machine (broker on 127.0.0.1:9092, a SQLite file per
+service under ``var/``); deployments override them through the environment only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The HTTP port each service listens on by default; one place so the runner, the README,
+#: docker-compose and k8s agree.
+DEFAULT_PORTS: dict[str, int] = {
+    "ingest": 8001,
+    "metrics": 8002,
+    "segmentation": 8003,
+    "support-coordination": 8004,
+    "notification": 8005,
+}
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OVERSIGHT_", extra="ignore")
+
+    service_name: str = Field(description="Set by each service's entry point, not by users.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default is a SQLite file under var/."
+    )
+    data_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    http_port: int | None = None
+    log_level: str = "INFO"
+    #: Write finished spans as JSON lines here (handy locally and in tests); unset means no export.
+    trace_file: Path | None = None
+    #: Organisation registry file; unset means the one shipped with the runtime.
+    reference_data: Path | None = None
+    #: Attempts at one message before it is parked on its dead-letter topic.
+    max_delivery_attempts: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    lag_poll_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = (self.data_dir / f"{self.service_name}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+    @property
+    def resolved_http_port(self) -> int:
+        return self.http_port or DEFAULT_PORTS.get(self.service_name, 8000)
+
+    @property
+    def consumer_group(self) -> str:
+        """One consumer group per service: every replica shares the work, each event once."""
+        return f"oversight-{self.service_name}"

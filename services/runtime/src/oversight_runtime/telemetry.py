@@ -1,0 +1,122 @@
+"""Logs, traces and metrics, set up the same way in every service.
+
+JSON logs carry the correlation id of the event or request being handled, so one grep follows a
+trust's report through every service; traces follow the same chain across Kafka hops.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import IO
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pythonjsonlogger.json import JsonFormatter
+
+correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+@contextmanager
+def correlation(correlation_id: object) -> Iterator[None]:
+    token = correlation_id_var.set(str(correlation_id))
+    try:
+        yield
+    finally:
+        correlation_id_var.reset(token)
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.correlation_id = correlation_id_var.get()
+        span = trace.get_current_span().get_span_context()
+        record.trace_id = format(span.trace_id, "032x") if span.is_valid else None
+        return True
+
+
+def configure_logging(service: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}{service}{correlation_id}{trace_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_ContextFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "alembic", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _json_line(span: ReadableSpan) -> str:
+    return span.to_json(indent=None) + "\n"
+
+
+def configure_tracing(service: str, trace_file: Path | None) -> TracerProvider:
+    """A tracer provider named after the service; spans go to a JSON-lines file when asked."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if trace_file is not None:
+        trace_file.parent.mkdir(parents=True, exist_ok=True)
+        stream: IO[str] = trace_file.open("a", buffering=1, encoding="utf-8")
+        provider.add_span_processor(
+            SimpleSpanProcessor(ConsoleSpanExporter(out=stream, formatter=_json_line))
+        )
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+class ServiceMetrics:
+    """The platform's own Prometheus metrics, next to FastStream's middleware metrics."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.events_handled = Counter(
+            "oversight_events_handled_total",
+            "Events taken off Kafka by a handler, by outcome (applied or duplicate).",
+            ["handler", "outcome"],
+            registry=registry,
+        )
+        self.dead_lettered = Counter(
+            "oversight_dead_lettered_total",
+            "Messages parked on a dead-letter topic after failing.",
+            ["topic"],
+            registry=registry,
+        )
+        self.outbox_published = Counter(
+            "oversight_outbox_published_total",
+            "Outbox rows published to Kafka by the relay.",
+            ["topic"],
+            registry=registry,
+        )
+        self.outbox_pending = Gauge(
+            "oversight_outbox_pending",
+            "Outbox rows not yet published (as of the relay's last sweep).",
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "oversight_consumer_lag",
+            "Messages on a partition not yet committed by this service's consumer group.",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.idempotent_replays = Counter(
+            "oversight_idempotent_replays_total",
+            "Write requests answered from an earlier request with the same idempotency key.",
+            ["endpoint"],
+            registry=registry,
+        )
