@@ -27,18 +27,12 @@ class Envelope(BaseModel, Generic[DataT]):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     specversion: str = Field(default="1.0", description="CloudEvents specification version.")
-    id: UUID = Field(
-        default_factory=uuid4, description="Unique event id; consumers de-duplicate on it."
-    )
+    id: UUID = Field(default_factory=uuid4, description="Unique event id; consumers de-duplicate on it.")
     type: str = Field(description="Event type including its major version.")
     source: str = Field(description="The service that produced the event.", min_length=1)
-    subject: OdsCode = Field(
-        description="ODS code of the provider the event is about; the Kafka key."
-    )
+    subject: OdsCode = Field(description="ODS code of the provider the event is about; the Kafka key.")
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    correlation_id: UUID = Field(
-        description="Shared by every event caused by one original request."
-    )
+    correlation_id: UUID = Field(description="Shared by every event caused by one original request.")
     causation_id: UUID | None = Field(
         default=None,
         description="Id of the event that directly caused this one (None for a request).",
@@ -79,6 +73,7 @@ class Envelope(BaseModel, Generic[DataT]):
         if cause is not None:
             correlation_id = cause.correlation_id
         return cls(
+            type=cls.event_type(),
             source=source,
             subject=subject,
             data=data,

@@ -85,9 +85,7 @@ class MetricEvaluated(Envelope[MetricEvaluatedData]):
 class TriggerRaisedData(Payload):
     trigger_id: UUID
     provider: OdsCode
-    code: str = Field(
-        min_length=1, max_length=64, description="Trigger code from the framework pack."
-    )
+    code: str = Field(min_length=1, max_length=64, description="Trigger code from the framework pack.")
     theme: Theme
     metric: MetricId | None = None
     evidence: str = Field(min_length=1)
@@ -131,9 +129,7 @@ class SupportPackageProposedData(Payload):
     provider_name: str
     theme: Theme
     status: str = Field(description="Lifecycle status; a proposal starts as 'draft'.")
-    icbs: list[OdsCode] = Field(
-        min_length=1, description="ICBs that co-own the package with the region."
-    )
+    icbs: list[OdsCode] = Field(min_length=1, description="ICBs that co-own the package with the region.")
     region: OdsCode
     summary: str = Field(min_length=1)
     proposed_at: datetime

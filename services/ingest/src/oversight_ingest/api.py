@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-
 from oversight_runtime.idempotency import run_idempotent
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.unit_of_work import UnitOfWork

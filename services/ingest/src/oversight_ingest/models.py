@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Body(BaseModel):
@@ -44,4 +43,3 @@ class SubmissionPublic(SubmissionCreate):
     id: UUID
     correlation_id: UUID
     received_at: datetime
-

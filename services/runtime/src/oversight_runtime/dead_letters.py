@@ -54,7 +54,7 @@ class DeadLetterPolicy:
         return DeadLetterMiddleware(msg, context=context, policy=self)
 
 
-class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class DeadLetterMiddleware(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: Any, policy: DeadLetterPolicy) -> None:
         super().__init__(msg, context=context)
         self.policy = policy

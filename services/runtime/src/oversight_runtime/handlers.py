@@ -37,9 +37,7 @@ class EventHandlers:
 
     def on(
         self, event_type: type[E]
-    ) -> Callable[
-        [Callable[[UnitOfWork, E], Awaitable[None]]], Callable[[UnitOfWork, E], Awaitable[None]]
-    ]:
+    ) -> Callable[[Callable[[UnitOfWork, E], Awaitable[None]]], Callable[[UnitOfWork, E], Awaitable[None]]]:
         def register(
             func: Callable[[UnitOfWork, E], Awaitable[None]],
         ) -> Callable[[UnitOfWork, E], Awaitable[None]]:
@@ -69,11 +67,7 @@ def typed_consumer(
         await consume(event)
 
     consumer.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(
-                "event", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=event_type
-            )
-        ],
+        [inspect.Parameter("event", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=event_type)],
         return_annotation=None,
     )
     consumer.__annotations__ = {"event": event_type, "return": None}

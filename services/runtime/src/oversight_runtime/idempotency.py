@@ -22,9 +22,7 @@ def fingerprint(body: BaseModel) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-async def _replay(
-    uow: UnitOfWork, key: str, endpoint: str, request_hash: str
-) -> JSONResponse | None:
+async def _replay(uow: UnitOfWork, key: str, endpoint: str, request_hash: str) -> JSONResponse | None:
     prior = await uow.session.get(IdempotencyRecord, (key, endpoint))
     if prior is None:
         return None

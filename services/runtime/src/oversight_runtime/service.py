@@ -28,7 +28,8 @@ from faststream.specification import AsyncAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from oversight_contracts import Envelope
+from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
+from oversight_contracts.frameworks import load_pack
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from oversight_runtime.database import Database
@@ -53,6 +54,7 @@ from oversight_runtime.telemetry import (
     correlation,
     correlation_id_var,
 )
+from oversight_runtime.topics import ensure_topics
 from oversight_runtime.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class OversightService:
         configure_logging(name, self.settings.log_level)
         self.tracer_provider = configure_tracing(name, self.settings.trace_file)
         self.registry = load_registry(self.settings.reference_data)
+        self.framework = load_pack(self.settings.framework)
         self.prometheus = CollectorRegistry()
         self.metrics = ServiceMetrics(self.prometheus)
         self.database = Database(self.settings.resolved_database_url)
@@ -121,7 +124,9 @@ class OversightService:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.database.transaction() as session:
-            uow = UnitOfWork(session=session, registry=self.registry, source=self.name)
+            uow = UnitOfWork(
+                session=session, registry=self.registry, framework=self.framework, source=self.name
+            )
             yield uow
         if uow.staged:
             self.relay.wake()
@@ -184,6 +189,7 @@ class OversightService:
         )
         await self._dead_letter_producer.start()
         self.dead_letters.publish = self._publish_dead_letter
+        await ensure_topics(self.settings.kafka_bootstrap_servers, self._topics())
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run_forever(), name="outbox-relay")]
         if self.consumed_topics:
@@ -213,6 +219,13 @@ class OversightService:
             await self.database.dispose()
             log.info("%s stopped", self.name)
 
+    def _topics(self) -> list[str]:
+        """Every topic this service touches, created up front so consumers never wait on metadata."""
+        published = [str(getattr(p, "topic", "")) for p in self.broker.publishers]
+        return sorted(
+            {*self.consumed_topics, *(t + DEAD_LETTER_SUFFIX for t in self.consumed_topics), *published}
+        )
+
     # --- HTTP ---------------------------------------------------------------------------------
 
     def _build_app(self, api: APIRouter | None) -> FastAPI:
@@ -235,9 +248,7 @@ class OversightService:
             return response
 
         @app.exception_handler(UnknownOrganisation)
-        async def unknown_organisation(
-            _request: Request, error: UnknownOrganisation
-        ) -> JSONResponse:
+        async def unknown_organisation(_request: Request, error: UnknownOrganisation) -> JSONResponse:
             return JSONResponse(
                 {
                     "detail": [
@@ -271,9 +282,7 @@ class OversightService:
                 checks["database"] = f"unreachable: {error}"
             checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "unreachable"
             ready = all(v == "ok" for v in checks.values())
-            return JSONResponse(
-                {"ready": ready, "checks": checks}, status_code=200 if ready else 503
-            )
+            return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
         @app.get("/metrics", tags=["health"])
         async def metrics() -> Response:

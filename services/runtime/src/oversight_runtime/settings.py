@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     log_level: str = "INFO"
+    #: The active framework pack (``contracts/frameworks/<id>.yaml``).
+    framework: str = "nof-2019"
     #: Write finished spans as JSON lines here (handy locally and in tests); unset means no export.
     trace_file: Path | None = None
     #: Organisation registry file; unset means the one shipped with the runtime.

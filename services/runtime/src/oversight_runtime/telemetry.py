@@ -64,7 +64,7 @@ def configure_logging(service: str, level: str) -> None:
 
 
 def _json_line(span: ReadableSpan) -> str:
-    return span.to_json(indent=None) + "\n"
+    return str(span.to_json(indent=None)) + "\n"
 
 
 def configure_tracing(service: str, trace_file: Path | None) -> TracerProvider:
@@ -76,7 +76,8 @@ def configure_tracing(service: str, trace_file: Path | None) -> TracerProvider:
         provider.add_span_processor(
             SimpleSpanProcessor(ConsoleSpanExporter(out=stream, formatter=_json_line))
         )
-    trace.set_tracer_provider(provider)
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(provider)  # once per process; each service passes its own anyway
     return provider
 
 

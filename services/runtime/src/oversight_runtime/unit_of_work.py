@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oversight_contracts import Envelope
+from oversight_contracts.frameworks import FrameworkPack
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oversight_runtime.outbox import stage
@@ -16,6 +17,7 @@ from oversight_runtime.reference import OrganisationRegistry
 class UnitOfWork:
     session: AsyncSession
     registry: OrganisationRegistry
+    framework: FrameworkPack
     #: The service name, used as every event's ``source``.
     source: str
     staged: list[Envelope[Any]] = field(default_factory=list)

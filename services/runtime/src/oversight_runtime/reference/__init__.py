@@ -56,7 +56,8 @@ class OrganisationRegistry(_Record):
 
     @model_validator(mode="after")
     def _consistent(self) -> OrganisationRegistry:
-        codes = [o.ods_code for o in (*self.regions, *self.icbs, *self.providers)]
+        codes = [r.ods_code for r in self.regions] + [i.ods_code for i in self.icbs]
+        codes += [p.ods_code for p in self.providers]
         duplicates = {c for c in codes if codes.count(c) > 1}
         if duplicates:
             raise ValueError(f"duplicate ODS codes: {sorted(duplicates)}")
@@ -70,9 +71,7 @@ class OrganisationRegistry(_Record):
                 raise ValueError(f"provider {provider.ods_code} names unknown region")
             missing = set(provider.icbs) - icbs
             if missing:
-                raise ValueError(
-                    f"provider {provider.ods_code} names unknown ICBs {sorted(missing)}"
-                )
+                raise ValueError(f"provider {provider.ods_code} names unknown ICBs {sorted(missing)}")
         return self
 
     def provider(self, ods_code: str) -> Provider:
@@ -92,6 +91,14 @@ class OrganisationRegistry(_Record):
             if region.ods_code == ods_code:
                 return region
         raise UnknownOrganisation("region", ods_code)
+
+    def oversight_team(self, ods_code: str) -> Icb | Region:
+        """An ICB or region: the organisations alerts and shared views are addressed to."""
+        teams: list[Icb | Region] = [*self.icbs, *self.regions]
+        for team in teams:
+            if team.ods_code == ods_code:
+                return team
+        raise UnknownOrganisation("ICB or region", ods_code)
 
     def providers_of(self, organisation: str) -> list[Provider]:
         """Providers overseen by an ICB or a region: what its teams see and are alerted about."""

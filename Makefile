@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make run` (the platform) and `make test` (every test).
+.PHONY: run test lint typecheck artefacts bootstrap
+
+bootstrap:
+	bash deploy/bootstrap.sh --with-postgres
+
+run:
+	bash deploy/bootstrap.sh
+	uv run --frozen python deploy/run.py
+
+test: bootstrap
+	uv run --frozen ruff check .
+	uv run --frozen ruff format --check .
+	uv run --frozen mypy
+	uv run --frozen pytest
+
+lint:
+	uv run --frozen ruff check . && uv run --frozen ruff format --check .
+
+typecheck:
+	uv run --frozen mypy
+
+artefacts:
+	uv run --frozen python -m oversight_runtime.devtools artefacts

@@ -1,0 +1,146 @@
+"""Run the whole platform on this machine: broker, five services, reference data and a demo.
+
+Embedded defaults: a Kafka broker on 127.0.0.1:9092 (data under var/kafka), each service on its
+own port with a SQLite file under var/. Stop with Ctrl-C; everything started here stops too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from datetime import date
+from types import FrameType, ModuleType
+
+from oversight_runtime.launcher import ServiceProcess
+from oversight_runtime.platform import REPO_ROOT, SERVICES
+from oversight_runtime.reference import load_registry
+
+VAR = REPO_ROOT / "var"
+
+
+def _load(relative: str) -> ModuleType:
+    path = REPO_ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _post(url: str, body: Mapping[str, object], key: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", "Idempotency-Key": key},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        result: dict[str, object] = json.loads(response.read())
+        return result
+
+
+def demo(ingest_url: str) -> None:
+    """A few London trusts report by exception, so the shared page has something to show."""
+    today = date.today().isoformat()
+    period = f"{date.today().year}-{date.today().month:02d}"
+    reports = [
+        ("RJ1", "qualified_audit_risk", "External auditors have raised going-concern questions.", "CFO"),
+        ("RRU", "operational_delivery_failure", "Category 2 response times breached during a surge.", "COO"),
+        ("RAL", "cqc_warning_notice", "CQC warning notice issued on maternity staffing.", "Chief Nurse"),
+    ]
+    for provider, category, summary, by in reports:
+        body = {
+            "provider": provider,
+            "category": category,
+            "summary": summary,
+            "occurred_on": today,
+            "reported_by": by,
+        }
+        _post(f"{ingest_url}/v1/exception-reports", body, f"demo-{provider}-{category}-{today}")
+    submission = {
+        "provider": "RJ1",
+        "period": period,
+        "observations": [
+            {"metric": "op_ae_4hr_pct", "value": 71.4},
+            {"metric": "op_rtt_18wk_pct", "value": 58.9},
+        ],
+        "submitted_by": "Performance team",
+    }
+    _post(f"{ingest_url}/v1/submissions", submission, f"demo-submission-RJ1-{period}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kafka-port", type=int, default=9092)
+    parser.add_argument("--no-demo", action="store_true", help="start empty")
+    args = parser.parse_args()
+
+    registry = load_registry()
+    print(
+        f"reference data: {len(registry.providers)} providers, {len(registry.icbs)} ICBs, {len(registry.regions)} regions"
+    )
+    started = time.monotonic()
+    broker = _load("deploy/kafka/broker.py").KafkaBroker()
+    broker.start(port=args.kafka_port, controller_port=args.kafka_port + 1, data_dir=VAR / "kafka" / "data")
+    print(f"kafka ready on {broker.bootstrap_servers}")
+
+    processes = [
+        ServiceProcess(
+            spec=spec,
+            port=spec.port,
+            env={
+                "OVERSIGHT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "OVERSIGHT_DATA_DIR": str(VAR),
+            },
+            log_path=VAR / "logs" / f"{spec.name}.log",
+        )
+        for spec in SERVICES
+    ]
+
+    def shutdown(*_: object) -> None:
+        for process in processes:
+            process.stop()
+        broker.stop()
+        print("stopped")
+        sys.exit(0)
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        shutdown()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_ready()
+        print(f"platform ready in {time.monotonic() - started:.1f}s")
+        if not args.no_demo:
+            demo(processes[0].url)
+            print("demo: 3 exception reports and 1 return posted for London trusts")
+    except (RuntimeError, urllib.error.URLError) as error:
+        print(f"could not start the platform: {error}", file=sys.stderr)
+        shutdown()
+
+    print("\nservices (OpenAPI docs at /docs, health at /healthz and /readyz, metrics at /metrics):")
+    for process in processes:
+        print(f"  {process.spec.name:<22} {process.url}/docs")
+    print(f"  live alerts for South East London ICB: {processes[-1].url}/v1/alerts/stream?audience=QKK")
+    print(f"  logs: {VAR / 'logs'}\nCtrl-C stops everything.")
+    while True:
+        for process in processes:
+            if process.process is not None and process.process.poll() is not None:
+                print(f"{process.spec.name} exited; see {process.log_path}", file=sys.stderr)
+                shutdown()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

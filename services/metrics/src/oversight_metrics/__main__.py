@@ -1,0 +1,3 @@
+from oversight_metrics.main import run
+
+run()

@@ -1,0 +1,30 @@
+"""Metrics: turns trusts' observations and exception reports into evaluations and triggers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oversight_contracts import MetricEvaluated, TriggerRaised
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
+
+from oversight_metrics.api import router
+from oversight_metrics.handlers import handlers
+
+NAME = "metrics"
+
+
+def create_service(settings: ServiceSettings | None = None) -> OversightService:
+    return OversightService(
+        NAME,
+        description=__doc__ or "",
+        api=router,
+        handlers=handlers,
+        publishes=[MetricEvaluated, TriggerRaised],
+        migrations=Path(__file__).parent / "migrations",
+        settings=settings,
+    )
+
+
+def run() -> None:
+    create_service().serve()

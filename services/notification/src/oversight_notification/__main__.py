@@ -1,0 +1,3 @@
+from oversight_notification.main import run
+
+run()

@@ -1,0 +1,106 @@
+"""Notification's HTTP API: alerts as a list and as a live server-sent-event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from oversight_contracts import OdsCode
+from oversight_runtime.service import OversightService
+from pydantic import BaseModel
+from sqlmodel import col, select
+from sse_starlette.sse import EventSourceResponse
+
+from oversight_notification.storage import Alert, AlertAudience
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+POLL_SECONDS = 0.5
+
+
+class AlertPublic(BaseModel):
+    id: int
+    alert_id: UUID
+    provider: str
+    provider_name: str
+    kind: str
+    title: str
+    body: str
+    audiences: list[str]
+    correlation_id: UUID
+    created_at: datetime
+
+
+def _service(request: Request) -> OversightService:
+    service: OversightService = request.app.state.service
+    return service
+
+
+def _check_audience(service: OversightService, audience: str | None) -> None:
+    if audience is not None:
+        service.registry.oversight_team(audience)
+
+
+async def _alerts_after(
+    service: OversightService, after: int, audience: str | None, provider: str | None, limit: int
+) -> list[AlertPublic]:
+    query = select(Alert).where(col(Alert.id) > after).order_by(col(Alert.id)).limit(limit)
+    if audience is not None:
+        query = query.where(
+            col(Alert.id).in_(select(AlertAudience.alert_id).where(AlertAudience.organisation == audience))
+        )
+    if provider is not None:
+        query = query.where(Alert.provider == provider)
+    async with service.unit_of_work() as uow:
+        alerts: Sequence[Alert] = (await uow.session.exec(query)).all()
+        audiences = (
+            await uow.session.exec(
+                select(AlertAudience).where(col(AlertAudience.alert_id).in_([a.id for a in alerts]))
+            )
+        ).all()
+    return [
+        AlertPublic(
+            **alert.model_dump(exclude={"source_event_id"}),
+            audiences=[a.organisation for a in audiences if a.alert_id == alert.id],
+        )
+        for alert in alerts
+    ]
+
+
+@router.get("/alerts", response_model=list[AlertPublic])
+async def list_alerts(
+    request: Request,
+    audience: Annotated[OdsCode | None, Query(description="ICB or region ODS code")] = None,
+    provider: OdsCode | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertPublic]:
+    service = _service(request)
+    _check_audience(service, audience)
+    if provider is not None:
+        service.registry.provider(provider)
+    return await _alerts_after(service, after, audience, provider, limit)
+
+
+@router.get("/alerts/stream", response_class=EventSourceResponse)
+async def stream_alerts(
+    request: Request,
+    audience: Annotated[OdsCode | None, Query(description="ICB or region ODS code")] = None,
+    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0)] = 0,
+) -> EventSourceResponse:
+    """Live alerts as server-sent events; reconnecting with Last-Event-ID misses nothing."""
+    service = _service(request)
+    _check_audience(service, audience)
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        after = last_event_id
+        while not await request.is_disconnected():
+            for alert in await _alerts_after(service, after, audience, None, 100):
+                after = alert.id
+                yield {"id": str(alert.id), "event": "alert", "data": alert.model_dump_json()}
+            await asyncio.sleep(POLL_SECONDS)
+
+    return EventSourceResponse(events(), ping=15)

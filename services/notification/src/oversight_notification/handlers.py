@@ -1,0 +1,35 @@
+"""Notification's event handlers."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from oversight_contracts import SupportPackageProposed
+from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.unit_of_work import UnitOfWork
+
+from oversight_notification import domain
+from oversight_notification.storage import Alert, AlertAudience
+
+handlers = EventHandlers()
+
+
+@handlers.on(SupportPackageProposed)
+async def alert_package_proposed(uow: UnitOfWork, event: SupportPackageProposed) -> None:
+    """Alert the provider's ICBs and region that a draft support package awaits them."""
+    draft = domain.route_package_proposal(event)
+    alert = Alert(
+        alert_id=uuid4(),
+        provider=event.data.provider,
+        provider_name=event.data.provider_name,
+        kind=draft.kind,
+        title=draft.title,
+        body=draft.body,
+        source_event_id=event.id,
+        correlation_id=event.correlation_id,
+    )
+    uow.session.add(alert)
+    await uow.session.flush()
+    assert alert.id is not None
+    for organisation in draft.audiences:
+        uow.session.add(AlertAudience(alert_id=alert.id, organisation=organisation))

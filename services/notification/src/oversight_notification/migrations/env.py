@@ -1,0 +1,4 @@
+from oversight_notification.storage import TABLES
+from oversight_runtime.migrations import run_migrations, service_metadata
+
+run_migrations(service_metadata(*TABLES))

@@ -1,0 +1,3 @@
+from oversight_segmentation.main import run
+
+run()

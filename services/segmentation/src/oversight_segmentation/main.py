@@ -1,0 +1,30 @@
+"""Segmentation: turns triggers into support needs (and, with the framework engine, segments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oversight_contracts import SupportNeedIdentified
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
+
+from oversight_segmentation.api import router
+from oversight_segmentation.handlers import handlers
+
+NAME = "segmentation"
+
+
+def create_service(settings: ServiceSettings | None = None) -> OversightService:
+    return OversightService(
+        NAME,
+        description=__doc__ or "",
+        api=router,
+        handlers=handlers,
+        publishes=[SupportNeedIdentified],
+        migrations=Path(__file__).parent / "migrations",
+        settings=settings,
+    )
+
+
+def run() -> None:
+    create_service().serve()

@@ -1,0 +1,4 @@
+from oversight_runtime.migrations import run_migrations, service_metadata
+from oversight_segmentation.storage import TABLES
+
+run_migrations(service_metadata(*TABLES))

@@ -1,0 +1,3 @@
+from oversight_support_coordination.main import run
+
+run()

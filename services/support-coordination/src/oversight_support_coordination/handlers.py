@@ -1,0 +1,53 @@
+"""Support coordination's event handlers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from oversight_contracts import SupportNeedIdentified
+from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.unit_of_work import UnitOfWork
+from sqlmodel import select
+
+from oversight_support_coordination import domain
+from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
+
+handlers = EventHandlers()
+
+
+@handlers.on(SupportNeedIdentified)
+async def open_draft_package(uow: UnitOfWork, event: SupportNeedIdentified) -> None:
+    """Open a draft support package for a newly identified need."""
+    provider = uow.registry.provider(event.data.provider)
+    existing = (
+        await uow.session.exec(select(SupportPackage).where(SupportPackage.need_id == event.data.need_id))
+    ).first()
+    if existing is not None:  # one package per need, whatever the delivery history
+        return
+    now = datetime.now(UTC)
+    proposal = domain.propose_package(event, provider, package_id=uuid4(), now=now)
+    data = proposal.data
+    uow.session.add(
+        SupportPackage(
+            id=data.package_id,
+            need_id=data.need_id,
+            provider=data.provider,
+            theme=data.theme.value,
+            status=data.status,
+            icbs=list(data.icbs),
+            region=data.region,
+            summary=data.summary,
+            created_at=now,
+        )
+    )
+    await uow.session.flush()
+    uow.session.add(
+        PackageTimelineEntry(
+            package_id=data.package_id,
+            kind="proposed",
+            detail=f"Draft opened for need {data.need_id}",
+            at=now,
+        )
+    )
+    uow.publish(proposal)

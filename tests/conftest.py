@@ -1,0 +1,69 @@
+"""Session fixtures for the real parts: a Kafka broker and a PostgreSQL server.
+
+Both are started by the project's deploy scripts. If either cannot start, every test that needs
+it errors: nothing here skips.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import load_deploy_module
+from tests.support.platform import RunningPlatform, start_platform
+
+_database_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real Apache Kafka broker (KRaft, single node) on loopback."""
+    broker_module = load_deploy_module("deploy/kafka/broker.py")
+    broker = broker_module.KafkaBroker()
+    broker.start(data_dir=tmp_path_factory.mktemp("kafka"))
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real PostgreSQL server of our own on a free loopback port."""
+    pg_module = load_deploy_module("deploy/postgres/pg.py")
+    server = pg_module.PostgresServer()
+    server.start(data_dir=tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def new_database(postgres: object) -> Callable[[str], str]:
+    """Make a fresh, empty PostgreSQL database and return its async SQLAlchemy URL."""
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}_{os.getpid()}_{next(_database_names)}"
+        postgres.create_database(name)  # type: ignore[attr-defined]
+        url: str = postgres.url(name)  # type: ignore[attr-defined]
+        return url
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def platform(
+    kafka: str, new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    """All five services, each its own process with its own PostgreSQL database."""
+    workdir: Path = tmp_path_factory.mktemp("platform")
+    running = start_platform(kafka, new_database, workdir)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,182 @@
+"""Every event round-trips through its committed JSON Schema, and the artefacts are current."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import jsonschema
+import pytest
+from oversight_contracts import (
+    ALL_EVENTS,
+    EVENTS_BY_TYPE,
+    Envelope,
+    ExceptionReportCategory,
+    ExceptionReportReceived,
+    ExceptionReportReceivedData,
+    MetricEvaluated,
+    MetricEvaluatedData,
+    ObservationValue,
+    SubmissionReceived,
+    SubmissionReceivedData,
+    SupportNeedIdentified,
+    SupportNeedIdentifiedData,
+    SupportPackageProposed,
+    SupportPackageProposedData,
+    Theme,
+    TriggerRaised,
+    TriggerRaisedData,
+)
+from oversight_runtime.devtools import generated_artefacts
+from pydantic import ValidationError
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
+NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
+
+
+def _examples() -> list[Envelope]:  # type: ignore[type-arg]
+    report = ExceptionReportReceived.new(
+        source="ingest",
+        subject="RJ1",
+        data=ExceptionReportReceivedData(
+            report_id=uuid4(),
+            provider="RJ1",
+            category=ExceptionReportCategory.QUALIFIED_AUDIT_RISK,
+            summary="Auditors signal a qualified opinion.",
+            occurred_on=date(2026, 10, 1),
+            reported_by="CFO",
+        ),
+    )
+    trigger = TriggerRaised.new(
+        source="metrics",
+        subject="RJ1",
+        cause=report,
+        data=TriggerRaisedData(
+            trigger_id=uuid4(),
+            provider="RJ1",
+            code="exception_report",
+            theme=Theme.FINANCE_AND_USE_OF_RESOURCES,
+            evidence="exception report",
+            source=f"exception_report:{report.data.report_id}",
+            framework_paragraph="para 21",
+            raised_at=NOW,
+        ),
+    )
+    need = SupportNeedIdentified.new(
+        source="segmentation",
+        subject="RJ1",
+        cause=trigger,
+        data=SupportNeedIdentifiedData(
+            need_id=uuid4(),
+            provider="RJ1",
+            theme=Theme.FINANCE_AND_USE_OF_RESOURCES,
+            trigger_ids=[trigger.data.trigger_id],
+            trigger_codes=["exception_report"],
+            reason="trigger",
+            identified_at=NOW,
+        ),
+    )
+    package = SupportPackageProposed.new(
+        source="support-coordination",
+        subject="RJ1",
+        cause=need,
+        data=SupportPackageProposedData(
+            package_id=uuid4(),
+            need_id=need.data.need_id,
+            provider="RJ1",
+            provider_name="Guy's and St Thomas' NHS Foundation Trust",
+            theme=Theme.FINANCE_AND_USE_OF_RESOURCES,
+            status="draft",
+            icbs=["QKK"],
+            region="Y56",
+            summary="draft",
+            proposed_at=NOW,
+        ),
+    )
+    submission = SubmissionReceived.new(
+        source="ingest",
+        subject="RJ1",
+        data=SubmissionReceivedData(
+            submission_id=uuid4(),
+            provider="RJ1",
+            period="2026-09",
+            observations=[ObservationValue(metric="op_ae_4hr_pct", value=72.5)],
+            submitted_by="BI team",
+        ),
+    )
+    evaluated = MetricEvaluated.new(
+        source="metrics",
+        subject="RJ1",
+        cause=submission,
+        data=MetricEvaluatedData(
+            submission_id=submission.data.submission_id,
+            provider="RJ1",
+            metric="op_ae_4hr_pct",
+            period="2026-09",
+            value=72.5,
+        ),
+    )
+    return [report, submission, evaluated, trigger, need, package]
+
+
+def test_every_event_type_has_an_example() -> None:
+    assert {type(e) for e in _examples()} == set(ALL_EVENTS)
+
+
+@pytest.mark.parametrize("event", _examples(), ids=lambda e: e.type)
+def test_event_round_trips_through_its_json_schema(event: Envelope) -> None:  # type: ignore[type-arg]
+    schema = json.loads((SCHEMAS / f"{event.type}.json").read_text())
+    wire = json.loads(event.model_dump_json())
+    jsonschema.validate(wire, schema)
+    assert type(event).model_validate_json(event.model_dump_json()) == event
+    assert EVENTS_BY_TYPE[event.type] is type(event)
+
+
+@pytest.mark.parametrize("event", _examples(), ids=lambda e: e.type)
+def test_schema_rejects_what_the_model_rejects(event: Envelope) -> None:  # type: ignore[type-arg]
+    schema = json.loads((SCHEMAS / f"{event.type}.json").read_text())
+    wire = json.loads(event.model_dump_json())
+    wire["subject"] = "not an ods code"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wire, schema)
+    with pytest.raises(ValidationError):
+        type(event).model_validate(wire)
+
+
+def test_a_type_of_another_version_is_refused() -> None:
+    report = _examples()[0]
+    wire = json.loads(report.model_dump_json())
+    wire["type"] = "exception_report.received.v2"
+    with pytest.raises(ValidationError):
+        ExceptionReportReceived.model_validate(wire)
+
+
+def test_effects_inherit_correlation_and_name_their_cause() -> None:
+    report, _, _, trigger, need, package = _examples()
+    assert report.causation_id is None
+    assert trigger.causation_id == report.id and need.causation_id == trigger.id
+    assert package.causation_id == need.id
+    assert len({e.correlation_id for e in (report, trigger, need, package)}) == 1
+
+
+def test_topics_are_one_per_type_and_version() -> None:
+    topics = [e.topic() for e in ALL_EVENTS]
+    assert len(set(topics)) == len(topics)
+    assert all(t.startswith("oversight.") and t.endswith(".v1") for t in topics)
+    assert ExceptionReportReceived.dead_letter_topic() == "oversight.exception_report.received.v1.dlq"
+
+
+def test_committed_artefacts_are_current() -> None:
+    """JSON Schemas and AsyncAPI documents must be regenerated (`make artefacts`) with any change."""
+    stale = [str(p) for p, text in generated_artefacts().items() if not p.exists() or p.read_text() != text]
+    assert stale == []
+
+
+def test_asyncapi_documents_name_every_channel() -> None:
+    asyncapi = Path(__file__).resolve().parents[2] / "contracts" / "asyncapi"
+    channels = set()
+    for path in asyncapi.glob("*.json"):
+        channels |= {c.split(":")[0] for c in json.loads(path.read_text())["channels"]}
+    assert {e.topic() for e in ALL_EVENTS} <= channels

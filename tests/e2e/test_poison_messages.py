@@ -1,0 +1,77 @@
+"""Malformed events among good ones: the good are processed, the bad are parked, none lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from oversight_contracts import Theme, TriggerRaised, TriggerRaisedData
+
+from tests.support.db import count
+from tests.support.kafka_io import eventually, produce, read_topic
+from tests.support.platform import RunningPlatform
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def _good(provider: str) -> TriggerRaised:
+    return TriggerRaised.new(
+        source="metrics",
+        subject=provider,
+        data=TriggerRaisedData(
+            trigger_id=uuid4(),
+            provider=provider,
+            code="material_concern",
+            theme=Theme.STRATEGIC_CHANGE,
+            evidence="poison-test good message",
+            source="test",
+            framework_paragraph="para 24",
+            raised_at=datetime.now(UTC),
+        ),
+    )
+
+
+async def test_poison_messages_are_parked_and_the_stream_goes_on(
+    platform: RunningPlatform, kafka: str
+) -> None:
+    db = platform.database_urls["segmentation"]
+    good = [_good(p) for p in ("RJ1", "RJZ", "RJ1", "RJZ", "RJ1")]
+    unknown_provider = _good("RJ1").model_dump(mode="json")
+    unknown_provider["subject"] = unknown_provider["data"]["provider"] = "ZZZ99"
+    marker = uuid4().hex
+    poison: list[tuple[bytes | None, bytes]] = [
+        (b"RJ1", f"not json at all {marker}".encode()),
+        (b"RJ1", f'{{"id": "{marker}", "type": "trigger.raised.v1"}}'.encode()),
+        (b"ZZZ99", TriggerRaised.model_validate(unknown_provider).model_dump_json().encode()),
+    ]
+    stream = [(e.subject.encode(), e.model_dump_json().encode()) for e in good]
+    mixed = [stream[0], poison[0], stream[1], poison[1], stream[2], poison[2], stream[3], stream[4]]
+    bad_values = {value for _, value in poison}
+
+    await produce(kafka, TriggerRaised.topic(), mixed)
+
+    ids = ",".join(f"'{e.id}'" for e in good)
+
+    async def good_processed() -> bool:
+        return await count(db, f"SELECT count(*) FROM processed_event WHERE event_id IN ({ids})") == len(good)
+
+    await eventually(good_processed, timeout=60)
+
+    async def bad_parked() -> list[object]:
+        parked = await read_topic(kafka, TriggerRaised.dead_letter_topic())
+        mine = [r for r in parked if r.value in bad_values]
+        return mine if len(mine) == len(poison) else []
+
+    parked = await eventually(bad_parked, timeout=60)
+    for record in parked:
+        assert record.headers["x-dlq-original-topic"] == TriggerRaised.topic().encode()
+        assert record.headers["x-dlq-service"] == b"segmentation"
+        assert record.headers["x-dlq-error"]
+        assert int(record.headers["x-dlq-original-offset"]) >= 0
+    errors = {r.value: r.headers["x-dlq-error"].decode() for r in parked}
+    assert "ZZZ99" in errors[poison[2][1]]  # the unknown provider is named in the error
+    # Nothing good was parked.
+    assert not {v for _, v in stream} & {
+        r.value for r in await read_topic(kafka, TriggerRaised.dead_letter_topic())
+    }
