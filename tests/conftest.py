@@ -36,7 +36,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A real PostgreSQL server of our own on a free loopback port."""
     pg_module = load_deploy_module("deploy/postgres/pg.py")
     server = pg_module.PostgresServer()
-    server.start(data_dir=tmp_path_factory.mktemp("postgres"))
+    server.start()  # its own temp dir: pytest's are private to root and the server runs unprivileged
     try:
         yield server
     finally:

@@ -40,7 +40,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[Record]:
         ends = await consumer.end_offsets(partitions)
         records: list[Record] = []
         deadline = time.monotonic() + 30
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"could not read {topic} to its end")
             batch = await consumer.getmany(timeout_ms=500)
