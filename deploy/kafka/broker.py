@@ -41,8 +41,14 @@ def ensure_jars(jar_dir: Path = DEFAULT_JARS) -> Path:
     jar_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
-            f"-DoutputDirectory={jar_dir}", "-DincludeScope=runtime",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(HERE / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={jar_dir}",
+            "-DincludeScope=runtime",
         ],
         capture_output=True,
         text=True,
@@ -98,9 +104,14 @@ class KafkaBroker:
 
     def _java(self, *args: str) -> list[str]:
         return [
-            "java", "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
+            "java",
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
             f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-            "-cp", f"{self.jar_dir}/*", *args,
+            "-cp",
+            f"{self.jar_dir}/*",
+            *args,
         ]
 
     def start(
@@ -118,11 +129,20 @@ class KafkaBroker:
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = subprocess.run(
-                self._java("kafka.tools.StorageTool", "random-uuid"), capture_output=True, text=True, check=True
-            ).stdout.strip().splitlines()[-1]
+            cluster_id = (
+                subprocess.run(
+                    self._java("kafka.tools.StorageTool", "random-uuid"),
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             formatted = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone"),
+                self._java(
+                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone"
+                ),
                 capture_output=True,
                 text=True,
             )
@@ -157,7 +177,9 @@ class KafkaBroker:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="resolve the broker's jars from Maven Central")
     run = sub.add_parser("run", help="run a broker in the foreground until interrupted")
@@ -169,7 +191,9 @@ def main() -> None:
         print(f"kafka jars in {ensure_jars()}")
         return
     broker = KafkaBroker()
-    broker.start(port=args.port, controller_port=args.controller_port or args.port + 1, data_dir=args.data_dir)
+    broker.start(
+        port=args.port, controller_port=args.controller_port or args.port + 1, data_dir=args.data_dir
+    )
     print(f"kafka ready on {broker.bootstrap_servers}", flush=True)
 
     def stop(_signum: int, _frame: object) -> None:

@@ -44,7 +44,9 @@ def ensure_installed() -> Path:
     if bindir is not None:
         return bindir
     if os.geteuid() != 0:
-        raise RuntimeError("PostgreSQL is not installed and installing it needs root (apt-get install postgresql)")
+        raise RuntimeError(
+            "PostgreSQL is not installed and installing it needs root (apt-get install postgresql)"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True, env=env)
@@ -91,15 +93,35 @@ class PostgresServer:
             os.chmod(self.data_dir, 0o755)
         cluster.chmod(0o700)
         if not (cluster / "PG_VERSION").exists():
-            self._run(self._tool("initdb"), "-D", str(cluster), "-A", "trust", "-U", "postgres",
-                      "--encoding", "UTF8", "--no-locale")
+            self._run(
+                self._tool("initdb"),
+                "-D",
+                str(cluster),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--encoding",
+                "UTF8",
+                "--no-locale",
+            )
         options = (
             f"-p {self.port} -k {cluster} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         started = self._run(
-            self._tool("pg_ctl"), "-D", str(cluster), "-o", options, "-l", str(cluster / "server.log"),
-            "-w", "-t", str(int(timeout)), "start", check=False,
+            self._tool("pg_ctl"),
+            "-D",
+            str(cluster),
+            "-o",
+            options,
+            "-l",
+            str(cluster / "server.log"),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+            check=False,
         )
         if started.returncode != 0:
             log = (cluster / "server.log").read_text() if (cluster / "server.log").exists() else ""
@@ -107,9 +129,23 @@ class PostgresServer:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [self._tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-            capture_output=True, text=True,
+            [
+                self._tool("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"psql failed: {result.stderr}")
@@ -125,11 +161,22 @@ class PostgresServer:
     def stop(self) -> None:
         if self.data_dir is None or self.bindir is None:
             return
-        self._run(self._tool("pg_ctl"), "-D", str(self.data_dir / "cluster"), "-m", "fast", "-w", "stop", check=False)
+        self._run(
+            self._tool("pg_ctl"),
+            "-D",
+            str(self.data_dir / "cluster"),
+            "-m",
+            "fast",
+            "-w",
+            "stop",
+            check=False,
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="install PostgreSQL from Debian's packages when missing")
     run = sub.add_parser("run", help="run a server in the foreground until interrupted")
