@@ -9,6 +9,8 @@ from uuid import uuid4
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
+
 from oversight_contracts import (
     ALL_EVENTS,
     EVENTS_BY_TYPE,
@@ -30,7 +32,6 @@ from oversight_contracts import (
     TriggerRaisedData,
 )
 from oversight_runtime.devtools import generated_artefacts
-from pydantic import ValidationError
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)

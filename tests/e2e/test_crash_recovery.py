@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+
 from oversight_contracts import Theme, TriggerRaised, TriggerRaisedData
 from oversight_runtime.reference import load_registry
-
 from tests.support.db import count
 from tests.support.kafka_io import eventually, produce, read_topic
 from tests.support.platform import RunningPlatform

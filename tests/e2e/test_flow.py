@@ -13,13 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+
 from oversight_contracts import (
     ExceptionReportReceived,
     SupportNeedIdentified,
     SupportPackageProposed,
     TriggerRaised,
 )
-
 from tests.support.kafka_io import eventually, read_topic
 from tests.support.platform import RunningPlatform
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from oversight_contracts import Theme, TriggerRaised, TriggerRaisedData
 
+from oversight_contracts import Theme, TriggerRaised, TriggerRaisedData
 from tests.support.db import count
 from tests.support.kafka_io import eventually, produce, read_topic
 from tests.support.platform import RunningPlatform

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from oversight_ingest.main import create_service
 from oversight_runtime.settings import ServiceSettings
-
 from tests.support.db import count
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

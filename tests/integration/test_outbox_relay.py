@@ -7,12 +7,12 @@ from datetime import date
 from uuid import uuid4
 
 import pytest
+from sqlmodel import col, select
+
 from oversight_contracts import ExceptionReportReceived, ExceptionReportReceivedData
 from oversight_ingest.main import create_service
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
-from sqlmodel import col, select
-
 from tests.support.kafka_io import read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

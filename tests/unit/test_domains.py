@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
+
 from oversight_contracts import (
     ExceptionReportCategory,
     ExceptionReportReceived,

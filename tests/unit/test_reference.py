@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation, load_registry
 
 REGISTRY = load_registry()

@@ -8,9 +8,6 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from oversight_runtime.idempotency import run_idempotent
-from oversight_runtime.service import OversightService, current_correlation_id
-from oversight_runtime.unit_of_work import UnitOfWork
 
 from oversight_ingest import domain
 from oversight_ingest.models import (
@@ -20,6 +17,9 @@ from oversight_ingest.models import (
     SubmissionPublic,
 )
 from oversight_ingest.storage import ExceptionReportRecord, SubmissionRecord
+from oversight_runtime.idempotency import run_idempotent
+from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

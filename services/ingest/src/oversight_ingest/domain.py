@@ -15,10 +15,9 @@ from oversight_contracts import (
     SubmissionReceived,
     SubmissionReceivedData,
 )
+from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 from oversight_runtime.errors import Problem, Rejected
 from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation
-
-from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 
 SOURCE = "ingest"
 

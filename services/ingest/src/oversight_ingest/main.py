@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from oversight_contracts import ExceptionReportReceived, SubmissionReceived
+from oversight_ingest.api import router
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
-
-from oversight_ingest.api import router
 
 NAME = "ingest"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period
 from pydantic import BaseModel, ConfigDict, Field
+
+from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period
 
 
 class _Body(BaseModel):

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from oversight_runtime.storage import timestamp
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
+
+from oversight_runtime.storage import timestamp
 
 
 class ExceptionReportRecord(SQLModel, table=True):

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from oversight_contracts import MetricId
-from oversight_runtime.service import OversightService
 from sqlmodel import col, select
 
+from oversight_contracts import MetricId
 from oversight_metrics.storage import Observation, RaisedTrigger
+from oversight_runtime.service import OversightService
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 

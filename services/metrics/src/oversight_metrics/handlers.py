@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from oversight_contracts import ExceptionReportReceived, SubmissionReceived
-from oversight_runtime.handlers import EventHandlers
-from oversight_runtime.unit_of_work import UnitOfWork
 from sqlmodel import col, select
 
+from oversight_contracts import ExceptionReportReceived, SubmissionReceived
 from oversight_metrics import domain
 from oversight_metrics.storage import Observation, RaisedTrigger
+from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.unit_of_work import UnitOfWork
 
 handlers = EventHandlers()
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from oversight_contracts import MetricEvaluated, TriggerRaised
-from oversight_runtime.service import OversightService
-from oversight_runtime.settings import ServiceSettings
-
 from oversight_metrics.api import router
 from oversight_metrics.handlers import handlers
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
 
 NAME = "metrics"
 

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request
-from oversight_contracts import OdsCode
-from oversight_runtime.service import OversightService
 from pydantic import BaseModel
 from sqlmodel import col, select
 from sse_starlette.sse import EventSourceResponse
 
+from oversight_contracts import OdsCode
 from oversight_notification.storage import Alert, AlertAudience
+from oversight_runtime.service import OversightService
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 POLL_SECONDS = 0.5

@@ -5,11 +5,10 @@ from __future__ import annotations
 from uuid import uuid4
 
 from oversight_contracts import SupportPackageProposed
-from oversight_runtime.handlers import EventHandlers
-from oversight_runtime.unit_of_work import UnitOfWork
-
 from oversight_notification import domain
 from oversight_notification.storage import Alert, AlertAudience
+from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.unit_of_work import UnitOfWork
 
 handlers = EventHandlers()
 

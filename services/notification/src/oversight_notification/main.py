@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_runtime.service import OversightService
-from oversight_runtime.settings import ServiceSettings
-
 from oversight_notification.api import router
 from oversight_notification.handlers import handlers
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
 
 NAME = "notification"
 

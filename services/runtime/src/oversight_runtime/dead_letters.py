@@ -19,10 +19,10 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
-from oversight_contracts import DEAD_LETTER_SUFFIX
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from oversight_contracts import DEAD_LETTER_SUFFIX
 from oversight_runtime.errors import Rejected
 from oversight_runtime.telemetry import ServiceMetrics
 

@@ -33,7 +33,6 @@ def revision(package: str, message: str) -> None:
 def generated_artefacts() -> dict[Path, str]:
     """Every generated contract file, by path, as it should read."""
     from oversight_contracts import ALL_EVENTS
-
     from oversight_runtime.platform import REPO_ROOT, SERVICES
     from oversight_runtime.settings import ServiceSettings
 

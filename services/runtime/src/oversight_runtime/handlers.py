@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from oversight_contracts import Envelope
-
 from oversight_runtime.storage import ProcessedEvent
 from oversight_runtime.unit_of_work import UnitOfWork
 

@@ -20,10 +20,12 @@ async def measure_lag(bootstrap: str, group: str, topics: list[str]) -> dict[Top
     await reader.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
+        described = await admin.describe_topics(topics)
         partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(reader.partitions_for_topic(topic) or ())
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            if topic.get("error_code", 0) == 0
+            for partition in topic["partitions"]
         ]
         ends = await reader.end_offsets(partitions) if partitions else {}
         return {

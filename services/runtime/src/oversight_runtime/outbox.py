@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opentelemetry import propagate
-from oversight_contracts import Envelope
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from oversight_contracts import Envelope
 from oversight_runtime.database import Database
 from oversight_runtime.storage import OutboxMessage, utcnow
 from oversight_runtime.telemetry import ServiceMetrics

@@ -28,10 +28,10 @@ from faststream.specification import AsyncAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
-from oversight_contracts.frameworks import load_pack
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
+from oversight_contracts.frameworks import load_pack
 from oversight_runtime.database import Database
 from oversight_runtime.dead_letters import DeadLetterPolicy
 from oversight_runtime.errors import Rejected

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from oversight_contracts import Envelope
-from oversight_contracts.frameworks import FrameworkPack
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from oversight_contracts import Envelope
+from oversight_contracts.frameworks import FrameworkPack
 from oversight_runtime.outbox import stage
 from oversight_runtime.reference import OrganisationRegistry
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from oversight_runtime.service import OversightService
 from pydantic import BaseModel
 from sqlmodel import col, select
 
+from oversight_runtime.service import OversightService
 from oversight_segmentation.storage import NeedTrigger, SupportNeed
 
 router = APIRouter(prefix="/v1", tags=["segmentation"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from sqlmodel import select
+
 from oversight_contracts import TriggerRaised
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
-from sqlmodel import select
-
 from oversight_segmentation import domain
 from oversight_segmentation.storage import NeedTrigger, SupportNeed
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from oversight_contracts import SupportNeedIdentified
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
-
 from oversight_segmentation.api import router
 from oversight_segmentation.handlers import handlers
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from oversight_runtime.storage import timestamp
 from sqlmodel import Field, SQLModel
+
+from oversight_runtime.storage import timestamp
 
 
 class SupportNeed(SQLModel, table=True):

@@ -7,10 +7,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from oversight_contracts import OdsCode
-from oversight_runtime.service import OversightService
 from sqlmodel import col, select
 
+from oversight_contracts import OdsCode
+from oversight_runtime.service import OversightService
 from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
 
 router = APIRouter(prefix="/v1", tags=["support packages"])

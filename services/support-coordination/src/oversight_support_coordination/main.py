@@ -7,7 +7,6 @@ from pathlib import Path
 from oversight_contracts import SupportPackageProposed
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
-
 from oversight_support_coordination.api import router
 from oversight_support_coordination.handlers import handlers
 

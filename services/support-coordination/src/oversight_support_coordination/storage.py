@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from oversight_runtime.storage import timestamp
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
+
+from oversight_runtime.storage import timestamp
 
 
 class SupportPackage(SQLModel, table=True):

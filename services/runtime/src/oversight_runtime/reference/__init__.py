@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from oversight_contracts import OdsCode
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from oversight_contracts import OdsCode
 
 ProviderKind = Literal["acute", "mental_health", "community", "ambulance", "specialist", "combined"]
 
