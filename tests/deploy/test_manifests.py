@@ -1,0 +1,82 @@
+"""docker-compose.yml and the k8s kustomize base parse and agree with the platform's service list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from oversight_contracts import ALL_EVENTS
+from oversight_runtime.platform import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_all(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return document
+
+
+def test_compose_runs_kafka_postgres_and_every_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:4")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert set(services) == {"kafka", "postgres"} | {s.name for s in SERVICES}
+    for spec in SERVICES:
+        service = services[spec.name]
+        assert service["command"] == ["python", "-m", spec.package]
+        assert f"{spec.port}:{spec.port}" in service["ports"]
+        assert service["environment"]["OVERSIGHT_HTTP_PORT"] == str(spec.port)
+        assert service["environment"]["OVERSIGHT_DATABASE_URL"].endswith("/" + spec.name.replace("-", "_"))
+        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+        assert "/readyz" in " ".join(service["healthcheck"]["test"])
+
+
+def test_compose_creates_each_services_database(compose: dict[str, Any]) -> None:
+    sql = (REPO / "deploy" / "postgres" / "init-databases.sql").read_text()
+    for spec in SERVICES:
+        assert f"CREATE DATABASE {spec.name.replace('-', '_')};" in sql
+
+
+def test_kustomization_lists_files_that_exist() -> None:
+    base = REPO / "k8s" / "base"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (base / resource).is_file(), resource
+    assert {f"{s.name}.yaml" for s in SERVICES} <= set(kustomization["resources"])
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_each_service_has_a_safe_deployment_and_a_matching_service(spec: Any) -> None:
+    docs = {d["kind"]: d for d in _load_all(REPO / "k8s" / "base" / f"{spec.name}.yaml")}
+    deployment, service = docs["Deployment"], docs["Service"]
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    [container] = pod["spec"]["containers"]
+    assert container["command"] == ["python", "-m", spec.package]
+    port_names = {p["name"] for p in container["ports"]}
+    assert service["spec"]["ports"][0]["targetPort"] in port_names
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["resources"]["limits"]["memory"]
+    secret = container["env"][0]["valueFrom"]["secretKeyRef"]
+    assert secret["name"] == f"{spec.name}-database"
+
+
+def test_strimzi_component_declares_every_topic_and_its_dead_letter_topic() -> None:
+    docs = _load_all(REPO / "k8s" / "components" / "kafka-strimzi" / "kafka.yaml")
+    topics = {d["spec"]["topicName"] for d in docs if d["kind"] == "KafkaTopic"}
+    expected = {e.topic() for e in ALL_EVENTS} | {e.dead_letter_topic() for e in ALL_EVENTS}
+    assert topics == expected
