@@ -1,6 +1,8 @@
-"""A real Apache Kafka 4 broker (KRaft, one node) on loopback, from Maven Central, no Docker.
+"""A real Apache Kafka 4 broker (KRaft, one combined broker+controller) on loopback, without Docker.
 
-Stdlib only, so the run command and the tests can use it before anything else is installed.
+The broker's jars come from Maven Central (pom.xml next to this file) and it runs as a plain JVM.
+Stdlib only, so the run command and the tests can load it (by path, or as a script) before
+anything else is installed.
     python deploy/kafka/broker.py fetch                      # resolve the jars (cached)
     python deploy/kafka/broker.py run --port 9092 --data-dir var/kafka/data
 """
@@ -8,6 +10,8 @@ Stdlib only, so the run command and the tests can use it before anything else is
 from __future__ import annotations
 
 import argparse
+import fcntl
+import hashlib
 import os
 import shutil
 import signal
@@ -17,49 +21,84 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+POM = HERE / "pom.xml"
+LOG_CONFIG = HERE / "log4j2.properties"
 DEFAULT_JARS = REPO / "var" / "kafka" / "jars"
-READY_LINE = "Kafka Server started"
+STAMP = ".pom-sha256"  # written last: its presence means a complete copy for this exact pom
+READY_LINE = b"Kafka Server started"  # logged by kafka.server.KafkaRaftServer once requests are served
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_port(avoid: int = 0) -> int:
+    """A loopback port free right now (another process may still take it before the broker binds)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port != avoid:
+            return port
 
 
-def ensure_jars(jar_dir: Path = DEFAULT_JARS) -> Path:
-    """Resolve the broker and its runtime dependencies from Maven Central into ``jar_dir``."""
-    if any(jar_dir.glob("kafka_2.13-*.jar")):
-        return jar_dir
-    for tool in ("mvn", "java"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed: the Kafka broker needs a JDK 17+ and Maven")
-    jar_dir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            "mvn",
-            "-q",
-            "-B",
-            "-f",
-            str(HERE / "pom.xml"),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={jar_dir}",
-            "-DincludeScope=runtime",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0 or not any(jar_dir.glob("kafka_2.13-*.jar")):
-        raise RuntimeError(f"could not fetch the Kafka jars with Maven:\n{result.stdout}\n{result.stderr}")
-    return jar_dir
+def _tool(name: str) -> str:
+    """Absolute path of ``java``/``mvn`` (``java`` from $JAVA_HOME first), or a clear error."""
+    java_home = os.environ.get("JAVA_HOME")
+    if name == "java" and java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which(name)
+    if found is None:
+        need = "a JDK 17+ (java)" if name == "java" else "Maven 3 (mvn) to fetch its jars"
+        raise RuntimeError(f"{name} is not on PATH: the Kafka broker needs {need}")
+    return found
+
+
+def ensure_jars(cache_dir: Path = DEFAULT_JARS) -> Path:
+    """The folder of the broker's runtime jars, resolved with Maven on first use.
+
+    Fast when a stamp in the folder matches pom.xml's hash. Otherwise Maven copies into a staging
+    folder that replaces ``cache_dir`` whole, so a changed pom never leaves two Kafka versions on the
+    classpath and an interrupted copy is never mistaken for a complete one. A file lock keeps
+    parallel test processes from fetching at the same time.
+    """
+    cache_dir = Path(cache_dir).resolve()
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    stamp = cache_dir / STAMP
+    if stamp.is_file() and stamp.read_text() == digest:
+        return cache_dir
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir.parent / f".{cache_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.is_file() and stamp.read_text() == digest:
+            return cache_dir  # another process fetched while we waited
+        mvn = _tool("mvn")
+        _tool("java")  # fail now rather than after a download
+        staging = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}-", dir=cache_dir.parent))
+        try:
+            command = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
+                       f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]  # fmt: skip
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
+                raise RuntimeError(
+                    f"mvn could not fetch the Kafka jars (exit {result.returncode}):\n"
+                    f"{(result.stdout + result.stderr)[-4000:]}"
+                )
+            (staging / STAMP).write_text(digest)
+            if cache_dir.exists():
+                shutil.rmtree(cache_dir)
+            staging.rename(cache_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return cache_dir
 
 
 class KafkaBroker:
-    """One combined broker and controller, its data in ``data_dir``, its log in broker.log."""
+    """One KRaft node on 127.0.0.1; its config, data and ``broker.log`` live in ``data_dir``.
+
+    A plain class, not a @dataclass: dataclasses need the module in sys.modules, and callers load
+    this file by path with importlib (deploy/run.py does not register it).
+    """
 
     def __init__(self, jar_dir: Path = DEFAULT_JARS) -> None:
         self.jar_dir = jar_dir
@@ -67,6 +106,7 @@ class KafkaBroker:
         self.controller_port = 0
         self.data_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._own_dir = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -76,14 +116,22 @@ class KafkaBroker:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def log_path(self) -> Path:
+        assert self.data_dir is not None, "not started"
+        return self.data_dir / "broker.log"
+
     def _properties(self) -> str:
+        """Single-node settings: every internal topic at replication factor 1, no rebalance delay."""
         assert self.data_dir is not None
+        listeners = f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
+            # bootstrap.servers (not quorum.voters): a dynamic quorum, as `format --standalone` needs
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "listeners": listeners,
+            "advertised.listeners": listeners,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
@@ -98,21 +146,31 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
-            "log.cleaner.dedupe.buffer.size": "2097152",
+            "log.cleaner.dedupe.buffer.size": "2097152",  # default takes 128 MiB of a 512 MiB heap
         }
-        return "".join(f"{k}={v}\n" for k, v in settings.items())
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
 
     def _java(self, *args: str) -> list[str]:
-        return [
-            "java",
-            "-Xms128m",
-            "-Xmx512m",
-            "-XX:+UseSerialGC",
-            f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-            "-cp",
-            f"{self.jar_dir}/*",
-            *args,
-        ]
+        """A JVM command line on our jars; a small heap and serial GC suit one test broker."""
+        return [_tool("java"), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
+                f"-Dlog4j2.configurationFile={LOG_CONFIG}", "-cp", f"{self.jar_dir}/*", *args]  # fmt: skip
+
+    def _format(self, config: Path, timeout: float) -> None:
+        """Give a new data dir a random cluster id; a formatted one (meta.properties) is kept as is."""
+        assert self.data_dir is not None
+        if (self.data_dir / "logs" / "meta.properties").exists():
+            return
+        uuid = subprocess.run(self._java("kafka.tools.StorageTool", "random-uuid"),
+                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        lines = uuid.stdout.split()
+        if uuid.returncode != 0 or not lines:
+            raise RuntimeError(f"kafka random-uuid failed:\n{uuid.stdout}{uuid.stderr}")
+        formatted = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", lines[-1], "-c", str(config), "--standalone"),
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if formatted.returncode != 0:
+            raise RuntimeError(f"kafka storage format failed:\n{formatted.stdout}{formatted.stderr}")
 
     def start(
         self,
@@ -121,92 +179,109 @@ class KafkaBroker:
         data_dir: Path | None = None,
         timeout: float = 90,
     ) -> None:
-        ensure_jars(self.jar_dir)
+        """Start the broker and return once it serves requests, or raise RuntimeError with the log tail.
+
+        A bound port is not readiness (the socket binds before requests are served): we wait for
+        the 'Kafka Server started' line. Free loopback ports and a temp dir are picked when not given.
+        """
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError(f"kafka already running (pid {self.process.pid})")
+        self.jar_dir = ensure_jars(self.jar_dir)
+        _tool("java")  # fail before making any directory
         self.port = port or _free_port()
-        self.controller_port = controller_port or _free_port()
-        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="kafka-"))
+        self.controller_port = controller_port or _free_port(avoid=self.port)
+        self._own_dir = data_dir is None
+        self.data_dir = (
+            Path(tempfile.mkdtemp(prefix="kafka-")) if data_dir is None else Path(data_dir).resolve()
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
-        if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = (
-                subprocess.run(
-                    self._java("kafka.tools.StorageTool", "random-uuid"),
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            formatted = subprocess.run(
-                self._java(
-                    "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone"
-                ),
-                capture_output=True,
-                text=True,
-            )
-            if formatted.returncode != 0:
-                raise RuntimeError(f"kafka storage format failed:\n{formatted.stdout}\n{formatted.stderr}")
-        log_path = self.data_dir / "broker.log"
-        offset = log_path.stat().st_size if log_path.exists() else 0
-        with log_path.open("ab") as log:
+        self._format(config, timeout)
+        with self.log_path.open("ab") as log:
+            offset = log.tell()
             self.process = subprocess.Popen(
-                self._java("kafka.Kafka", str(config)), stdout=log, stderr=subprocess.STDOUT
+                self._java("kafka.Kafka", str(config)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
+        try:
+            self._wait_ready(offset, timeout)
+        except BaseException:  # also Ctrl-C / SIGTERM while starting: never leave the JVM behind
+            self._own_dir = False  # but keep a temp dir: the error names its broker.log
+            self.stop()
+            raise
+
+    def _wait_ready(self, offset: int, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = log_path.read_bytes()[offset:].decode("utf-8", "replace")
-            if READY_LINE in text:
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError(f"kafka exited ({self.process.returncode}):\n{text[-4000:]}")
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"kafka did not start within {timeout}s:\n{log_path.read_text()[-4000:]}")
+        seen = b""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            while True:
+                seen += log.read()
+                alive = self.process.poll() is None
+                if READY_LINE in seen and alive:
+                    return
+                tail = seen[-4000:].decode("utf-8", "replace")
+                if not alive:
+                    raise RuntimeError(
+                        f"kafka exited with {self.process.returncode}; {self.log_path}:\n{tail}"
+                    )
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"kafka not ready within {timeout}s; {self.log_path}:\n{tail}")
+                time.sleep(0.1)
 
     def stop(self, grace: float = 10) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        """SIGTERM (Kafka flushes and closes its logs), SIGKILL after ``grace`` s; drop our temp dir."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._own_dir and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self._own_dir = False
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="resolve the broker's jars from Maven Central")
-    run = sub.add_parser("run", help="run a broker in the foreground until interrupted")
+    run = sub.add_parser("run", help="run a broker in the foreground until SIGINT/SIGTERM")
     run.add_argument("--port", type=int, default=9092)
-    run.add_argument("--controller-port", type=int, default=None)
+    run.add_argument("--controller-port", type=int, default=None, help="default: port + 1")
     run.add_argument("--data-dir", type=Path, default=REPO / "var" / "kafka" / "data")
     args = parser.parse_args()
     if args.command == "fetch":
         print(f"kafka jars in {ensure_jars()}")
-        return
+        return 0
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)  # unwinds through start()/wait() into the finally below
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     broker = KafkaBroker()
-    broker.start(
-        port=args.port, controller_port=args.controller_port or args.port + 1, data_dir=args.data_dir
-    )
-    print(f"kafka ready on {broker.bootstrap_servers}", flush=True)
-
-    def stop(_signum: int, _frame: object) -> None:
+    try:
+        broker.start(
+            port=args.port, controller_port=args.controller_port or args.port + 1, data_dir=args.data_dir
+        )
+        print(f"kafka ready on {broker.bootstrap_servers}", flush=True)
+        assert broker.process is not None
+        code = broker.process.wait()
+        print(f"kafka exited with {code}; see {broker.log_path}", file=sys.stderr)
+        return code or 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut stop() short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         broker.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while broker.process is not None and broker.process.poll() is None:
-        time.sleep(1)
-    sys.exit(broker.process.returncode if broker.process else 1)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("KAFKA_HEAP_OPTS", "-Xmx512m")
-    main()
+    sys.exit(main())

@@ -42,10 +42,11 @@ async def test_bad_reads_are_refused_clearly(
 
 
 async def test_each_service_shows_its_part_of_a_report(platform: RunningPlatform) -> None:
+    """RJ7 under strategic change is left alone by the other end-to-end tests."""
     report = {
         "provider": "RJ7",
-        "category": "operational_delivery_failure",
-        "summary": "Critical incident declared: ED closed to ambulances for six hours.",
+        "category": "strategic_delivery_failure",
+        "summary": "Planned service reconfiguration with the ICS halted: partner withdrew.",
         "occurred_on": date.today().isoformat(),
         "reported_by": "Chief Operating Officer",
     }
@@ -58,17 +59,19 @@ async def test_each_service_shows_its_part_of_a_report(platform: RunningPlatform
             response = await client.get(
                 f"{platform.url('support-coordination')}/v1/support-packages", params={"provider": "RJ7"}
             )
-            return [p for p in response.json() if p["theme"] == "operational_performance"]
+            return [p for p in response.json() if p["theme"] == "strategic_change"]
 
         [draft] = await eventually(package)
         triggers = (await client.get(f"{platform.url('metrics')}/v1/providers/RJ7/triggers")).json()
         needs = (await client.get(f"{platform.url('segmentation')}/v1/providers/RJ7/support-needs")).json()
         timeline = (
-            await client.get(f"{platform.url('support-coordination')}/v1/support-packages/{draft['id']}/timeline")
+            await client.get(
+                f"{platform.url('support-coordination')}/v1/support-packages/{draft['id']}/timeline"
+            )
         ).json()
 
     assert any(t["source"] == f"exception_report:{report_id}" for t in triggers)
-    [need] = [n for n in needs if n["theme"] == "operational_performance"]
+    [need] = [n for n in needs if n["theme"] == "strategic_change"]
     assert need["status"] == "open" and need["triggers"][0]["code"] == "exception_report"
     assert draft["need_id"] == need["id"] and draft["status"] == "draft"
     assert draft["icbs"] == ["QWE"] and draft["region"] == "Y56"
