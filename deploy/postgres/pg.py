@@ -68,6 +68,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.port = 0
         self.data_dir: Path | None = None
+        self._owns_data_dir = False
         self.bindir: Path | None = None
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -83,6 +84,7 @@ class PostgresServer:
     def start(self, port: int | None = None, data_dir: Path | None = None, timeout: float = 60) -> None:
         self.bindir = ensure_installed()
         self.port = port or _free_port()
+        self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="pg-"))
         cluster = self.data_dir / "cluster"
         cluster.mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,8 @@ class PostgresServer:
             "stop",
             check=False,
         )
+        if self._owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def main() -> None:
