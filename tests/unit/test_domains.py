@@ -18,8 +18,10 @@ from oversight_contracts import (
     SupportNeedIdentifiedData,
     Theme,
     TriggerRaised,
+    TriggerRaisedData,
 )
 from oversight_contracts.frameworks import UnknownFramework, load_pack
+from oversight_contracts.scenario import ProviderFacts, ScenarioExceptionReport, Trigger
 from oversight_ingest import domain as ingest
 from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 from oversight_metrics import domain as metrics
@@ -82,6 +84,7 @@ def test_ingest_rejects_unknown_provider_naming_the_field() -> None:
                 submitted_by="x",
             ),
             registry=REGISTRY,
+            framework=PACK,
             submission_id=uuid4(),
             today=date(2026, 10, 5),
             correlation_id=uuid4(),
@@ -96,36 +99,52 @@ def test_ingest_reports_every_problem_of_a_submission_at_once() -> None:
             SubmissionCreate(
                 provider="RJ1",
                 period="2026-11",
-                observations=[{"metric": "q_hsmr", "value": 1}, {"metric": "q_hsmr", "value": 2}],
+                observations=[
+                    {"metric": "q_hsmr", "value": 1},
+                    {"metric": "q_hsmr", "value": 2},
+                    {"metric": "q_made_up", "value": 3},
+                ],
                 submitted_by="x",
             ),
             registry=REGISTRY,
+            framework=PACK,
             submission_id=uuid4(),
             today=date(2026, 10, 5),
             correlation_id=uuid4(),
         )
-    assert [p["type"] for p in rejected.value.detail()] == ["period_in_future", "duplicate_metric"]
+    assert [(p["type"], p["loc"]) for p in rejected.value.detail()] == [
+        ("period_in_future", ["body", "period"]),
+        ("duplicate_metric", ["body", "observations", 1, "metric"]),
+        ("unknown_metric", ["body", "observations", 2, "metric"]),
+    ]
 
 
 # --- metrics --------------------------------------------------------------------------------
 
 
+def _history(**overrides: object) -> metrics.ProviderHistory:
+    fields: dict[str, object] = {
+        "provider": REGISTRY.provider("RJ1"),
+        "series": {},
+        "facts": {},
+        "exception_reports": [],
+        "material_concerns": [],
+    }
+    fields.update(overrides)
+    return metrics.ProviderHistory(**fields)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("category", list(ExceptionReportCategory))
-def test_every_exception_category_maps_to_a_theme_with_its_source(category: ExceptionReportCategory) -> None:
-    trigger = metrics.trigger_for_exception_report(_report(category), PACK, trigger_id=uuid4(), now=NOW)
-    assert trigger.data.code == "exception_report"
-    assert trigger.data.theme == PACK.exception_reports[category].theme
-    assert trigger.data.framework_paragraph.startswith(("para", "Figure"))
-
-
-def test_exception_report_maps_as_the_framework_says() -> None:
-    # para 21: auditor discussions -> finance; Figure 2: CQC warning notices -> quality of care
-    audit = metrics.trigger_for_exception_report(_report(), PACK, trigger_id=uuid4(), now=NOW)
-    cqc = metrics.trigger_for_exception_report(
-        _report(ExceptionReportCategory.CQC_WARNING_NOTICE), PACK, trigger_id=uuid4(), now=NOW
-    )
-    assert audit.data.theme is Theme.FINANCE_AND_USE_OF_RESOURCES
-    assert cqc.data.theme is Theme.QUALITY_OF_CARE
+def test_every_exception_category_raises_a_trigger_under_its_mapped_theme(
+    category: ExceptionReportCategory,
+) -> None:
+    # para 21 and Figure 2: every category is mapped in the pack, with its source
+    report = ScenarioExceptionReport(category=category, received=NOW.date(), summary="s")
+    evaluation = metrics.evaluate_provider(_history(exception_reports=[report]), PACK, NOW.date())
+    [trigger] = evaluation.triggers
+    assert trigger.code == PACK.exception_reports[category].trigger
+    assert trigger.theme == PACK.exception_reports[category].theme
+    assert trigger.source.startswith(("para", "Figure"))
 
 
 def test_unknown_framework_is_named() -> None:
@@ -133,7 +152,23 @@ def test_unknown_framework_is_named() -> None:
         load_pack("nof-1999")
 
 
-def test_submission_gives_one_evaluation_per_value_marking_revisions() -> None:
+def test_only_new_triggers_are_raised_and_only_gone_ones_cleared() -> None:
+    cause = _report()
+    found = metrics.evaluate_provider(
+        _history(series={"op_ae_4hr_pct": {24320: 90.0, 24321: 89.0}}), PACK, date(2026, 10, 5)
+    ).triggers
+    assert [t.key for t in found] == ["operational_standard_failed:op_ae_4hr_pct"]
+    still = metrics.OpenTrigger(uuid4(), found[0].key, found[0].code, found[0].theme, "op_ae_4hr_pct")
+    gone = metrics.OpenTrigger(uuid4(), "cqc_rating", "cqc_rating", "quality_of_care", None)
+    changes = metrics.trigger_changes(found, [still, gone], cause=cause, now=NOW)
+    assert changes.raised == []
+    assert [(c.data.key, c.data.trigger_id) for c in changes.cleared] == [("cqc_rating", gone.trigger_id)]
+    fresh = metrics.trigger_changes(found, [], cause=cause, now=NOW)
+    assert [r.data.key for r in fresh.raised] == [found[0].key]
+    assert fresh.raised[0].causation_id == cause.id
+
+
+def test_submission_gives_one_evaluation_per_value_with_its_indicator_reading() -> None:
     submission = SubmissionReceived.new(
         source="ingest",
         subject="RJ1",
@@ -148,19 +183,35 @@ def test_submission_gives_one_evaluation_per_value_marking_revisions() -> None:
             submitted_by="BI",
         ),
     )
-    evaluations = metrics.evaluations_for_submission(submission, {"q_hsmr"})
-    assert [(e.data.metric, e.data.revised) for e in evaluations] == [
-        ("op_ae_4hr_pct", False),
-        ("q_hsmr", True),
+    series = {"op_ae_4hr_pct": {24320: 71.0}, "q_hsmr": {24320: 102.0}}
+    evaluations = metrics.evaluations_for_submission(submission, {"q_hsmr"}, series, PACK)
+    assert [(e.data.metric, e.data.revised, e.data.standard_met) for e in evaluations] == [
+        ("op_ae_4hr_pct", False, False),  # para 47: A&E 4-hour standard 95%
+        ("q_hsmr", True, None),  # no standard for HSMR
     ]
+    assert all(e.data.variation is None for e in evaluations)  # fewer than 12 points
     assert all(e.causation_id == submission.id for e in evaluations)
 
 
 # --- segmentation ---------------------------------------------------------------------------
 
 
-def _trigger() -> TriggerRaised:
-    return metrics.trigger_for_exception_report(_report(), PACK, trigger_id=uuid4(), now=NOW)
+def _trigger(theme: Theme = Theme.FINANCE_AND_USE_OF_RESOURCES) -> TriggerRaised:
+    return TriggerRaised.new(
+        source="metrics",
+        subject="RJ1",
+        data=TriggerRaisedData(
+            trigger_id=uuid4(),
+            provider="RJ1",
+            code="exception_report",
+            theme=theme,
+            evidence="qualified audit risk reported",
+            source="test",
+            framework_paragraph="para 21",
+            raised_at=NOW,
+            key="exception_report:qualified_audit_risk",
+        ),
+    )
 
 
 def test_first_trigger_under_a_theme_identifies_a_need() -> None:
@@ -176,6 +227,77 @@ def test_trigger_under_an_open_need_joins_it_without_a_new_event() -> None:
     open_need = uuid4()
     decision = segmentation.assess_trigger(_trigger(), open_need, new_need_id=uuid4(), now=NOW)
     assert decision == segmentation.NeedDecision(open_need, None)
+
+
+def _engine_trigger(theme: Theme, key: str, *, concern: bool = False) -> Trigger:
+    return Trigger(
+        code="exception_report",
+        theme=theme,
+        metric=None,
+        evidence="e",
+        source="para 21",
+        key=key,
+        cause_for_concern=concern,
+    )
+
+
+def test_segment_proposal_follows_table_2_and_is_only_republished_on_change() -> None:
+    active = [_engine_trigger(Theme.QUALITY_OF_CARE, "a")]
+    cause = _trigger()
+    first = segmentation.propose_segment(
+        PACK,
+        active,
+        ProviderFacts(licence="compliant"),
+        latest=None,
+        proposal_id=uuid4(),
+        cause=cause,
+        now=NOW,
+    )
+    assert first is not None
+    assert first.data.proposed_segment == 2  # Table 2: a support need, licence compliant
+    assert first.data.pathway[0].segment_after == 1
+    latest = segmentation.LatestProposal(
+        first.data.proposed_segment,
+        first.data.decision_timing,
+        {t.value: v for t, v in first.data.support_needs.items()},
+    )
+    again = segmentation.propose_segment(
+        PACK,
+        active,
+        ProviderFacts(licence="compliant"),
+        latest=latest,
+        proposal_id=uuid4(),
+        cause=cause,
+        now=NOW,
+    )
+    assert again is None
+    breach = segmentation.propose_segment(
+        PACK,
+        active,
+        ProviderFacts(licence="breach"),
+        latest=latest,
+        proposal_id=uuid4(),
+        cause=cause,
+        now=NOW,
+    )
+    assert breach is not None and breach.data.proposed_segment == 3  # Table 2 segment 3
+
+
+def test_a_decision_names_an_unknown_segment_or_foreign_proposal() -> None:
+    request = segmentation.DecisionRequest(
+        provider="RJ1",
+        segment=5,
+        decided_by="region",
+        ics_view="agree",
+        reason="r",
+        proposal_id=uuid4(),
+        proposal_provider="RJZ",
+    )
+    with pytest.raises(Rejected) as rejected:
+        segmentation.decide_segment(
+            request, PACK, previous_segment=None, decision_id=uuid4(), correlation_id=uuid4(), now=NOW
+        )
+    assert [p["loc"] for p in rejected.value.detail()] == [["body", "segment"], ["body", "proposal_id"]]
 
 
 # --- support coordination and notification -----------------------------------------------

@@ -20,6 +20,8 @@ from oversight_contracts.codes import (
     Theme,
 )
 from oversight_contracts.envelope import Envelope
+from oversight_contracts.frameworks import Rating
+from oversight_contracts.scenario import CqcRatings, Licence, PathwayStep, SpecialMeasures
 
 
 class Payload(BaseModel):
@@ -63,6 +65,46 @@ class SubmissionReceived(Envelope[SubmissionReceivedData]):
     type: Literal["submission.received.v1"] = "submission.received.v1"
 
 
+class ProviderFactsRecordedData(Payload):
+    """Facts about a provider beyond its metrics; a field left out keeps its previous value."""
+
+    facts_id: UUID
+    provider: OdsCode
+    cqc: CqcRatings | None = None
+    use_of_resources: Rating | None = None
+    control_total_agreed: bool | None = None
+    licence: Licence | None = None
+    special_measures: SpecialMeasures | None = None
+    seven_day_standards_met: bool | None = None
+    in_financial_deficit: bool | None = None
+    intensive_support: bool | None = None
+    recorded_by: str = Field(min_length=1, max_length=200)
+    recorded_on: date
+
+
+class ProviderFactsRecorded(Envelope[ProviderFactsRecordedData]):
+    """CQC and Use of Resources ratings, licence, special measures and other facts (paras 37-46)."""
+
+    type: Literal["provider_facts.recorded.v1"] = "provider_facts.recorded.v1"
+
+
+class MaterialConcernRaisedData(Payload):
+    concern_id: UUID
+    provider: OdsCode
+    theme: Theme
+    summary: str = Field(min_length=1, max_length=4000)
+    #: Where the intelligence came from: whistleblower, coroner, Healthwatch, MP, regulator...
+    intelligence_source: str = Field(min_length=1, max_length=200)
+    raised_on: date
+    raised_by: str = Field(min_length=1, max_length=200, description="The ICS or regional user.")
+
+
+class MaterialConcernRaised(Envelope[MaterialConcernRaisedData]):
+    """Intelligence entered by an ICS or regional user (paras 37, 46, 48, 56)."""
+
+    type: Literal["material_concern.raised.v1"] = "material_concern.raised.v1"
+
+
 # --- metrics ----------------------------------------------------------------------------------
 
 
@@ -74,6 +116,11 @@ class MetricEvaluatedData(Payload):
     value: float = Field(allow_inf_nan=False)
     #: True when this value replaced an earlier one for the same metric and period (a resubmission).
     revised: bool = False
+    #: Met the metric's standard; None where the metric has no standard.
+    standard_met: bool | None = None
+    #: Making Data Count reading of this point; None until the series has enough points.
+    variation: Literal["common_cause", "special_cause_concern", "special_cause_improvement"] | None = None
+    assurance: Literal["consistently_passing", "consistently_failing", "hit_and_miss"] | None = None
 
 
 class MetricEvaluated(Envelope[MetricEvaluatedData]):
@@ -92,12 +139,33 @@ class TriggerRaisedData(Payload):
     source: str = Field(min_length=1, description="What raised it, e.g. exception_report:<id>.")
     framework_paragraph: str = Field(min_length=1, description="The framework paragraph behind it.")
     raised_at: datetime
+    #: Stable identity of the condition (e.g. ``operational_standard_failed:op_ae_4hr_pct``).
+    key: str | None = None
+    #: Justifies a segment change before the quarterly review (para 31).
+    cause_for_concern: bool = False
 
 
 class TriggerRaised(Envelope[TriggerRaisedData]):
     """A trigger of concern was hit for a provider under one theme (paras 36-61)."""
 
     type: Literal["trigger.raised.v1"] = "trigger.raised.v1"
+
+
+class TriggerClearedData(Payload):
+    trigger_id: UUID
+    provider: OdsCode
+    code: str
+    theme: Theme
+    metric: MetricId | None = None
+    key: str
+    reason: str = Field(min_length=1)
+    cleared_at: datetime
+
+
+class TriggerCleared(Envelope[TriggerClearedData]):
+    """A trigger's condition no longer holds (two clear periods, or the fact changed)."""
+
+    type: Literal["trigger.cleared.v1"] = "trigger.cleared.v1"
 
 
 # --- segmentation -----------------------------------------------------------------------------
@@ -117,6 +185,60 @@ class SupportNeedIdentified(Envelope[SupportNeedIdentifiedData]):
     """A potential support need for a provider under one theme (para 24)."""
 
     type: Literal["support_need.identified.v1"] = "support_need.identified.v1"
+
+
+class SupportNeedResolvedData(Payload):
+    need_id: UUID
+    provider: OdsCode
+    theme: Theme
+    reason: str = Field(min_length=1)
+    resolved_at: datetime
+
+
+class SupportNeedResolved(Envelope[SupportNeedResolvedData]):
+    """Every trigger behind a support need has cleared."""
+
+    type: Literal["support_need.resolved.v1"] = "support_need.resolved.v1"
+
+
+class SegmentProposedData(Payload):
+    proposal_id: UUID
+    provider: OdsCode
+    framework: str
+    proposed_segment: int = Field(ge=1, le=5)
+    segment_name: str
+    current_segment: int | None = Field(default=None, ge=1, le=5)
+    decision_timing: Literal["immediate", "next_quarterly_review"]
+    review_date: date | None = None
+    support_needs: dict[Theme, bool]
+    trigger_keys: list[str]
+    rationale: list[str] = Field(min_length=1)
+    pathway: list[PathwayStep]
+    proposed_at: datetime
+
+
+class SegmentProposed(Envelope[SegmentProposedData]):
+    """The rules' segment proposal (Table 2, para 31): a prompt for the regional team, not a decision."""
+
+    type: Literal["segment.proposed.v1"] = "segment.proposed.v1"
+
+
+class SegmentDecidedData(Payload):
+    decision_id: UUID
+    proposal_id: UUID | None = None
+    provider: OdsCode
+    segment: int = Field(ge=1, le=5)
+    previous_segment: int | None = Field(default=None, ge=1, le=5)
+    decided_by: str = Field(min_length=1, max_length=200)
+    ics_view: str = Field(min_length=1, max_length=4000, description="The system leaders' view (para 27).")
+    reason: str = Field(min_length=1, max_length=4000)
+    decided_at: datetime
+
+
+class SegmentDecided(Envelope[SegmentDecidedData]):
+    """The regional team's segmentation decision (para 27)."""
+
+    type: Literal["segment.decided.v1"] = "segment.decided.v1"
 
 
 # --- support coordination ---------------------------------------------------------------------
@@ -145,9 +267,15 @@ class SupportPackageProposed(Envelope[SupportPackageProposedData]):
 ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     ExceptionReportReceived,
     SubmissionReceived,
+    ProviderFactsRecorded,
+    MaterialConcernRaised,
     MetricEvaluated,
     TriggerRaised,
+    TriggerCleared,
     SupportNeedIdentified,
+    SupportNeedResolved,
+    SegmentProposed,
+    SegmentDecided,
     SupportPackageProposed,
 )
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from oversight_contracts.codes import Theme
 from oversight_contracts.frameworks import FrameworkPack, UnknownFramework, load_pack
-from oversight_contracts.scenario import Evaluation, ProviderFacts, Scenario, Trigger
+from oversight_contracts.scenario import Evaluation, Scenario
 from oversight_engine import finance, scoring, segments, triggers
 from oversight_engine.periods import Series, month_index, month_of
 
@@ -79,31 +78,6 @@ def evaluate_series(scenario: Scenario, pack: FrameworkPack, series: Series) -> 
         segment_name=proposal.rule.name,
         decision_timing=timing.timing,
         review_date=timing.review_date,
-        rationale=_rationale(pack, raised, proposal, timing, finance_score, facts),
+        rationale=segments.rationale(pack, position, proposal, timing),
         pathway=segments.pathway(pack, position),
     )
-
-
-def _rationale(
-    pack: FrameworkPack,
-    raised: list[Trigger],
-    proposal: segments.Proposal,
-    timing: segments.Timing,
-    finance_score: object,
-    facts: ProviderFacts,
-) -> list[str]:
-    lines = list(proposal.reasons)
-    by_theme: dict[Theme, list[str]] = defaultdict(list)
-    for trigger in raised:
-        by_theme[trigger.theme].append(
-            f"{trigger.code}{f' ({trigger.metric})' if trigger.metric else ''}, {trigger.source}"
-        )
-    for theme, items in by_theme.items():
-        lines.append(f"{pack.themes[theme].name}: {'; '.join(items)}")
-    if timing.reason:
-        lines.append(timing.reason)
-    lines.append(
-        "This is a proposal: the regional team decides the segment, having regard to the views of "
-        "system leaders (para 27), after considering why each trigger has arisen (para 24)."
-    )
-    return lines

@@ -200,8 +200,32 @@ def pathway(pack: FrameworkPack, position: Position) -> list[PathwayStep]:
 
 
 def _clears_when(pack: FrameworkPack, trigger: Trigger) -> str:
-    rule = pack.triggers[trigger.code]
+    rule = pack.triggers.get(trigger.code)
+    if rule is None:  # raised under another pack version: say so rather than guess
+        return f"The team reviews '{trigger.code}', which this framework pack does not define"
     metric = pack.metrics.get(trigger.metric or "")
     standard = metric.standard.describe() if metric and metric.standard else ""
     text = rule.clears_when.format(metric=metric.name if metric else "", standard=standard)
     return text[:1].upper() + text[1:]
+
+
+# --- rationale -----------------------------------------------------------------------------------
+
+
+def rationale(pack: FrameworkPack, position: Position, proposal: Proposal, timing: Timing) -> list[str]:
+    """Why this segment: the rule that matched, the triggers by theme, the timing, and who decides."""
+    lines = list(proposal.reasons)
+    by_theme: dict[Theme, list[str]] = {}
+    for trigger in position.triggers:
+        by_theme.setdefault(trigger.theme, []).append(
+            f"{trigger.code}{f' ({trigger.metric})' if trigger.metric else ''}, {trigger.source}"
+        )
+    for theme, items in by_theme.items():
+        lines.append(f"{pack.themes[theme].name}: {'; '.join(items)}")
+    if timing.reason:
+        lines.append(timing.reason)
+    lines.append(
+        "This is a proposal: the regional team decides the segment, having regard to the views of "
+        "system leaders (para 27), after considering why each trigger has arisen (para 24)."
+    )
+    return lines

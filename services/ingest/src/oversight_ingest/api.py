@@ -3,35 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from oversight_ingest import domain
 from oversight_ingest.models import (
     ExceptionReportCreate,
     ExceptionReportPublic,
+    MaterialConcernCreate,
+    MaterialConcernPublic,
+    ProviderFactsCreate,
+    ProviderFactsPublic,
     SubmissionCreate,
     SubmissionPublic,
 )
-from oversight_ingest.storage import ExceptionReportRecord, SubmissionRecord
-from oversight_runtime.idempotency import run_idempotent
+from oversight_ingest.storage import (
+    ExceptionReportRecord,
+    MaterialConcernRecord,
+    ProviderFactsEntry,
+    SubmissionRecord,
+)
+from oversight_runtime.idempotency import IdempotencyKey, run_idempotent
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        description="Send the same key when retrying: the first answer is returned, nothing is repeated.",
-    ),
-]
 
 
 def _service(request: Request) -> OversightService:
@@ -107,6 +106,7 @@ async def post_submission(
         event = domain.accept_submission(
             submission,
             registry=uow.registry,
+            framework=uow.framework,
             submission_id=uuid4(),
             today=now.date(),
             correlation_id=UUID(current_correlation_id()),
@@ -139,3 +139,93 @@ async def get_submission(submission_id: UUID, request: Request) -> SubmissionRec
     if record is None:
         raise HTTPException(404, f"no submission {submission_id}")
     return record
+
+
+@router.post(
+    "/provider-facts",
+    status_code=202,
+    response_model=ProviderFactsPublic,
+    responses={422: {"description": "Invalid facts or unknown provider; nothing was stored."}},
+)
+async def post_provider_facts(
+    facts: ProviderFactsCreate, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Record CQC or Use of Resources ratings, licence status, special measures and other facts."""
+    service = _service(request)
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        now = datetime.now(UTC)
+        event = domain.accept_provider_facts(
+            facts,
+            registry=uow.registry,
+            facts_id=uuid4(),
+            today=now.date(),
+            correlation_id=UUID(current_correlation_id()),
+        )
+        uow.session.add(
+            ProviderFactsEntry(
+                id=event.data.facts_id,
+                provider=facts.provider,
+                facts=facts.model_dump(mode="json", exclude={"provider", "recorded_on", "recorded_by"}),
+                recorded_on=facts.recorded_on,
+                recorded_by=facts.recorded_by,
+                correlation_id=event.correlation_id,
+                received_at=now,
+            )
+        )
+        uow.publish(event)
+        public = ProviderFactsPublic(
+            **facts.model_dump(), id=event.data.facts_id, correlation_id=event.correlation_id, received_at=now
+        )
+        return 202, public.model_dump(mode="json")
+
+    return await run_idempotent(
+        service.unit_of_work,
+        key=idempotency_key,
+        endpoint="POST /v1/provider-facts",
+        body=facts,
+        effect=effect,
+        on_replay=service.metrics.idempotent_replays.labels("POST /v1/provider-facts").inc,
+    )
+
+
+@router.post(
+    "/material-concerns",
+    status_code=202,
+    response_model=MaterialConcernPublic,
+    responses={422: {"description": "Invalid concern or unknown provider; nothing was stored."}},
+)
+async def post_material_concern(
+    concern: MaterialConcernCreate, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """An ICS or regional user records a material concern from intelligence."""
+    service = _service(request)
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        now = datetime.now(UTC)
+        event = domain.accept_material_concern(
+            concern,
+            registry=uow.registry,
+            concern_id=uuid4(),
+            today=now.date(),
+            correlation_id=UUID(current_correlation_id()),
+        )
+        record = MaterialConcernRecord(
+            id=event.data.concern_id,
+            correlation_id=event.correlation_id,
+            received_at=now,
+            **concern.model_dump(),
+        )
+        uow.session.add(record)
+        uow.publish(event)
+        public = MaterialConcernPublic.model_validate(record, from_attributes=True)
+        return 202, public.model_dump(mode="json")
+
+    return await run_idempotent(
+        service.unit_of_work,
+        key=idempotency_key,
+        endpoint="POST /v1/material-concerns",
+        body=concern,
+        effect=effect,
+        on_replay=service.metrics.idempotent_replays.labels("POST /v1/material-concerns").inc,
+    )

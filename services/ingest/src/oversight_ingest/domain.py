@@ -12,10 +12,20 @@ from uuid import UUID
 from oversight_contracts import (
     ExceptionReportReceived,
     ExceptionReportReceivedData,
+    MaterialConcernRaised,
+    MaterialConcernRaisedData,
+    ProviderFactsRecorded,
+    ProviderFactsRecordedData,
     SubmissionReceived,
     SubmissionReceivedData,
 )
-from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
+from oversight_contracts.frameworks import FrameworkPack
+from oversight_ingest.models import (
+    ExceptionReportCreate,
+    MaterialConcernCreate,
+    ProviderFactsCreate,
+    SubmissionCreate,
+)
 from oversight_runtime.errors import Problem, Rejected
 from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation
 
@@ -38,10 +48,7 @@ def accept_exception_report(
     correlation_id: UUID,
 ) -> ExceptionReportReceived:
     require_known_provider(registry, report.provider)
-    if report.occurred_on > today:
-        raise Rejected.field(
-            ("body", "occurred_on"), f"is in the future (today is {today})", "date_in_future"
-        )
+    _not_in_future(("body", "occurred_on"), report.occurred_on, today)
     return ExceptionReportReceived.new(
         source=SOURCE,
         subject=report.provider,
@@ -54,6 +61,7 @@ def accept_submission(
     submission: SubmissionCreate,
     *,
     registry: OrganisationRegistry,
+    framework: FrameworkPack,
     submission_id: UUID,
     today: date,
     correlation_id: UUID,
@@ -64,6 +72,14 @@ def accept_submission(
         problems.append(Problem(("body", "period"), "is a future month", "period_in_future"))
     seen: set[str] = set()
     for index, observation in enumerate(submission.observations):
+        if observation.metric not in framework.metrics:
+            problems.append(
+                Problem(
+                    ("body", "observations", index, "metric"),
+                    f"{observation.metric} is not a metric of framework {framework.id}",
+                    "unknown_metric",
+                )
+            )
         if observation.metric in seen:
             problems.append(
                 Problem(
@@ -80,4 +96,45 @@ def accept_submission(
         subject=submission.provider,
         correlation_id=correlation_id,
         data=SubmissionReceivedData(submission_id=submission_id, **submission.model_dump()),
+    )
+
+
+def _not_in_future(loc: tuple[str, ...], day: date, today: date) -> None:
+    if day > today:
+        raise Rejected.field(loc, f"is in the future (today is {today})", "date_in_future")
+
+
+def accept_provider_facts(
+    facts: ProviderFactsCreate,
+    *,
+    registry: OrganisationRegistry,
+    facts_id: UUID,
+    today: date,
+    correlation_id: UUID,
+) -> ProviderFactsRecorded:
+    require_known_provider(registry, facts.provider)
+    _not_in_future(("body", "recorded_on"), facts.recorded_on, today)
+    return ProviderFactsRecorded.new(
+        source=SOURCE,
+        subject=facts.provider,
+        correlation_id=correlation_id,
+        data=ProviderFactsRecordedData(facts_id=facts_id, **facts.model_dump()),
+    )
+
+
+def accept_material_concern(
+    concern: MaterialConcernCreate,
+    *,
+    registry: OrganisationRegistry,
+    concern_id: UUID,
+    today: date,
+    correlation_id: UUID,
+) -> MaterialConcernRaised:
+    require_known_provider(registry, concern.provider)
+    _not_in_future(("body", "raised_on"), concern.raised_on, today)
+    return MaterialConcernRaised.new(
+        source=SOURCE,
+        subject=concern.provider,
+        correlation_id=correlation_id,
+        data=MaterialConcernRaisedData(concern_id=concern_id, **concern.model_dump()),
     )

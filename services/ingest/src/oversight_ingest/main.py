@@ -1,10 +1,16 @@
-"""Ingest: takes trusts' exception reports and returns and publishes them as events."""
+"""Ingest: takes trusts' returns and exception reports, and the facts and concerns oversight teams
+record, and publishes each as an event."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import ExceptionReportReceived, SubmissionReceived
+from oversight_contracts import (
+    ExceptionReportReceived,
+    MaterialConcernRaised,
+    ProviderFactsRecorded,
+    SubmissionReceived,
+)
 from oversight_ingest.api import router
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
@@ -17,7 +23,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         NAME,
         description=__doc__ or "",
         api=router,
-        publishes=[ExceptionReportReceived, SubmissionReceived],
+        publishes=[ExceptionReportReceived, SubmissionReceived, ProviderFactsRecorded, MaterialConcernRaised],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

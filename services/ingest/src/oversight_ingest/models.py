@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period
+from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period, Theme
+from oversight_contracts.frameworks import Rating
+from oversight_contracts.scenario import CqcRatings, Licence, SpecialMeasures
 
 
 class _Body(BaseModel):
@@ -41,6 +43,52 @@ class SubmissionCreate(_Body):
 
 
 class SubmissionPublic(SubmissionCreate):
+    id: UUID
+    correlation_id: UUID
+    received_at: datetime
+
+
+class ProviderFactsCreate(_Body):
+    """Facts recorded by the regional team or ICS; give only what changed."""
+
+    provider: OdsCode = Field(examples=["RJ1"])
+    cqc: CqcRatings | None = None
+    use_of_resources: Rating | None = None
+    control_total_agreed: bool | None = None
+    licence: Licence | None = None
+    special_measures: SpecialMeasures | None = None
+    seven_day_standards_met: bool | None = None
+    in_financial_deficit: bool | None = None
+    intensive_support: bool | None = None
+    recorded_on: date
+    recorded_by: str = Field(min_length=1, max_length=200, examples=["NHS England London region"])
+
+    @model_validator(mode="after")
+    def _some_fact(self) -> ProviderFactsCreate:
+        facts = self.model_dump(exclude={"provider", "recorded_on", "recorded_by"}, exclude_none=True)
+        if not facts:
+            raise ValueError("give at least one fact (cqc, use_of_resources, licence, special_measures, ...)")
+        return self
+
+
+class ProviderFactsPublic(ProviderFactsCreate):
+    id: UUID
+    correlation_id: UUID
+    received_at: datetime
+
+
+class MaterialConcernCreate(_Body):
+    """Intelligence entered by an ICS or regional user (whistleblowers, coroners, Healthwatch, MPs)."""
+
+    provider: OdsCode = Field(examples=["RJ1"])
+    theme: Theme
+    summary: str = Field(min_length=1, max_length=4000)
+    intelligence_source: str = Field(min_length=1, max_length=200, examples=["coroner"])
+    raised_on: date
+    raised_by: str = Field(min_length=1, max_length=200, examples=["South East London ICB quality team"])
+
+
+class MaterialConcernPublic(MaterialConcernCreate):
     id: UUID
     correlation_id: UUID
     received_at: datetime

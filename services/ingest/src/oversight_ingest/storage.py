@@ -37,4 +37,30 @@ class SubmissionRecord(SQLModel, table=True):
     received_at: datetime = timestamp()
 
 
-TABLES = (ExceptionReportRecord, SubmissionRecord)
+class ProviderFactsEntry(SQLModel, table=True):
+    __tablename__ = "provider_facts_entry"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    facts: dict[str, Any] = Field(sa_type=JSON)
+    recorded_on: date
+    recorded_by: str
+    correlation_id: UUID
+    received_at: datetime = timestamp()
+
+
+class MaterialConcernRecord(SQLModel, table=True):
+    __tablename__ = "material_concern"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    theme: str
+    summary: str
+    intelligence_source: str
+    raised_on: date
+    raised_by: str
+    correlation_id: UUID
+    received_at: datetime = timestamp()
+
+
+TABLES = (ExceptionReportRecord, SubmissionRecord, ProviderFactsEntry, MaterialConcernRecord)

@@ -1,69 +1,165 @@
-"""Metrics' rules, free of I/O.
+"""Metrics' rules, free of I/O: the framework engine applied to one provider's stored history.
 
-Exception reports become ``exception_report`` triggers under the theme the framework pack maps
-their category to. The full indicator, finance-score and SPC rules arrive with the framework
-engine; until then each stored observation is published as evaluated, unjudged.
+After every return, exception report, fact or concern the provider's whole position is
+re-evaluated with the same engine as ``oversight evaluate``; the difference between the triggers
+the engine now finds and those already raised becomes ``trigger.raised`` / ``trigger.cleared``.
+Keys make that difference exact: a trigger still raised is not raised again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from uuid import UUID
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from oversight_engine.evaluate import evaluate_series
+from oversight_engine.indicators import read_indicator
+from oversight_engine.periods import Series, month_index
 
 from oversight_contracts import (
-    ExceptionReportReceived,
+    Envelope,
     MetricEvaluated,
     MetricEvaluatedData,
     SubmissionReceived,
+    TriggerCleared,
+    TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
 )
 from oversight_contracts.frameworks import FrameworkPack
+from oversight_contracts.scenario import (
+    Evaluation,
+    MaterialConcern,
+    ProviderFacts,
+    Scenario,
+    ScenarioExceptionReport,
+    ScenarioProvider,
+    Trigger,
+)
+from oversight_runtime.reference import Provider
 
 SOURCE = "metrics"
-EXCEPTION_REPORT_TRIGGER = "exception_report"
 
 
-def trigger_for_exception_report(
-    report: ExceptionReportReceived, pack: FrameworkPack, *, trigger_id: UUID, now: datetime
-) -> TriggerRaised:
-    rule = pack.exception_reports[report.data.category]
-    return TriggerRaised.new(
-        source=SOURCE,
-        subject=report.subject,
-        cause=report,
-        data=TriggerRaisedData(
-            trigger_id=trigger_id,
-            provider=report.data.provider,
-            code=EXCEPTION_REPORT_TRIGGER,
-            theme=rule.theme,
-            evidence=(
-                f"Exception report ({report.data.category.value.replace('_', ' ')}) on "
-                f"{report.data.occurred_on}: {report.data.summary}"
-            ),
-            source=f"exception_report:{report.data.report_id}",
-            framework_paragraph=rule.source,
-            raised_at=now,
+@dataclass(frozen=True)
+class OpenTrigger:
+    """A trigger already raised and not cleared, as stored."""
+
+    trigger_id: UUID
+    key: str
+    code: str
+    theme: str
+    metric: str | None
+
+
+@dataclass(frozen=True)
+class ProviderHistory:
+    provider: Provider
+    series: Series
+    facts: Mapping[str, Any]
+    exception_reports: Sequence[ScenarioExceptionReport]
+    material_concerns: Sequence[MaterialConcern]
+
+
+def evaluate_provider(history: ProviderHistory, pack: FrameworkPack, as_of: date) -> Evaluation:
+    provider = history.provider
+    scenario = Scenario(
+        framework=pack.id,
+        as_of=as_of,
+        provider=ScenarioProvider(
+            ods_code=provider.ods_code,
+            name=provider.name,
+            kind=provider.kind,
+            icbs=list(provider.icbs),
+            region=provider.region,
         ),
+        facts=ProviderFacts.model_validate(history.facts),
+        exception_reports=list(history.exception_reports),
+        material_concerns=list(history.material_concerns),
     )
+    return evaluate_series(scenario, pack, history.series)
+
+
+@dataclass(frozen=True)
+class TriggerChanges:
+    raised: list[TriggerRaised]
+    cleared: list[TriggerCleared]
+
+
+def trigger_changes(
+    found: Iterable[Trigger], open_triggers: Iterable[OpenTrigger], *, cause: Envelope[Any], now: datetime
+) -> TriggerChanges:
+    found_by_key = {t.key: t for t in found}
+    open_by_key = {t.key: t for t in open_triggers}
+    raised = [
+        TriggerRaised.new(
+            source=SOURCE,
+            subject=cause.subject,
+            cause=cause,
+            data=TriggerRaisedData(
+                trigger_id=uuid4(),
+                provider=cause.subject,
+                code=t.code,
+                theme=t.theme,
+                metric=t.metric,
+                evidence=t.evidence,
+                source=f"{cause.event_type()}:{cause.id}",
+                framework_paragraph=t.source,
+                raised_at=now,
+                key=t.key,
+                cause_for_concern=t.cause_for_concern,
+            ),
+        )
+        for key, t in found_by_key.items()
+        if key not in open_by_key
+    ]
+    cleared = [
+        TriggerCleared.new(
+            source=SOURCE,
+            subject=cause.subject,
+            cause=cause,
+            data=TriggerClearedData(
+                trigger_id=t.trigger_id,
+                provider=cause.subject,
+                code=t.code,
+                theme=t.theme,
+                metric=t.metric,
+                key=key,
+                reason="its condition no longer holds under the framework's rules",
+                cleared_at=now,
+            ),
+        )
+        for key, t in open_by_key.items()
+        if key not in found_by_key
+    ]
+    return TriggerChanges(raised, cleared)
 
 
 def evaluations_for_submission(
-    submission: SubmissionReceived, revised_metrics: set[str]
+    submission: SubmissionReceived, revised_metrics: set[str], series: Series, pack: FrameworkPack
 ) -> list[MetricEvaluated]:
-    return [
-        MetricEvaluated.new(
-            source=SOURCE,
-            subject=submission.subject,
-            cause=submission,
-            data=MetricEvaluatedData(
-                submission_id=submission.data.submission_id,
-                provider=submission.data.provider,
-                metric=observation.metric,
-                period=submission.data.period,
-                value=observation.value,
-                revised=observation.metric in revised_metrics,
-            ),
+    month = month_index(submission.data.period)
+    evaluations = []
+    for observation in submission.data.observations:
+        reading = read_indicator(pack, observation.metric, series[observation.metric], month)
+        evaluations.append(
+            MetricEvaluated.new(
+                source=SOURCE,
+                subject=submission.subject,
+                cause=submission,
+                data=MetricEvaluatedData(
+                    submission_id=submission.data.submission_id,
+                    provider=submission.data.provider,
+                    metric=observation.metric,
+                    period=submission.data.period,
+                    value=observation.value,
+                    revised=observation.metric in revised_metrics,
+                    standard_met=reading.standard_met,
+                    variation=reading.variation.value if reading.variation else None,
+                    assurance=reading.assurance.value if reading.assurance else None,
+                ),
+            )
         )
-        for observation in submission.data.observations
-    ]
+    return evaluations

@@ -1,24 +1,55 @@
-"""Metrics' event handlers: store observations, raise triggers, publish through the outbox."""
+"""Metrics' event handlers: record what arrived, re-evaluate the provider, publish the changes.
+
+Events are keyed by provider, so one provider's events are handled one at a time, in order;
+each handler's writes and the events it publishes commit together (outbox).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
-from uuid import uuid4
+from typing import Any
 
+from oversight_engine.periods import month_index
 from sqlmodel import col, select
 
-from oversight_contracts import ExceptionReportReceived, SubmissionReceived
+from oversight_contracts import (
+    Envelope,
+    ExceptionReportReceived,
+    MaterialConcernRaised,
+    ProviderFactsRecorded,
+    SubmissionReceived,
+)
+from oversight_contracts.scenario import MaterialConcern, ScenarioExceptionReport
 from oversight_metrics import domain
-from oversight_metrics.storage import Observation, RaisedTrigger
+from oversight_metrics.storage import (
+    ExceptionReportSeen,
+    MaterialConcernSeen,
+    Observation,
+    ProviderFactsRecord,
+    RaisedTrigger,
+)
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 
 handlers = EventHandlers()
 
+#: Fields of ``provider_facts.recorded`` that are facts (the rest say who and when).
+FACT_FIELDS = (
+    "cqc",
+    "use_of_resources",
+    "control_total_agreed",
+    "licence",
+    "special_measures",
+    "seven_day_standards_met",
+    "in_financial_deficit",
+    "intensive_support",
+)
+
 
 @handlers.on(SubmissionReceived)
 async def record_submission(uow: UnitOfWork, event: SubmissionReceived) -> None:
-    """Store each value of a trust's return and publish one evaluation per value."""
+    """Store each value of a trust's return, evaluate it as an indicator, re-check triggers."""
     uow.registry.provider(event.data.provider)
     metrics = [o.metric for o in event.data.observations]
     existing = {
@@ -44,18 +75,109 @@ async def record_submission(uow: UnitOfWork, event: SubmissionReceived) -> None:
                     submission_id=event.data.submission_id,
                 )
             )
-    for evaluation in domain.evaluations_for_submission(event, set(existing)):
+    await uow.session.flush()
+    history = await _history(uow, event.data.provider)
+    for evaluation in domain.evaluations_for_submission(event, set(existing), history.series, uow.framework):
         uow.publish(evaluation)
+    await _reevaluate(uow, event, history)
 
 
 @handlers.on(ExceptionReportReceived)
-async def raise_exception_report_trigger(uow: UnitOfWork, event: ExceptionReportReceived) -> None:
-    """An exception report is a trigger under the theme its category maps to."""
+async def record_exception_report(uow: UnitOfWork, event: ExceptionReportReceived) -> None:
+    """An exception report raises a trigger under the theme its category maps to (para 21)."""
     uow.registry.provider(event.data.provider)
-    trigger = domain.trigger_for_exception_report(
-        event, uow.framework, trigger_id=uuid4(), now=datetime.now(UTC)
-    )
     uow.session.add(
-        RaisedTrigger(**trigger.data.model_dump(exclude={"trigger_id"}), id=trigger.data.trigger_id)
+        ExceptionReportSeen(
+            id=event.data.report_id,
+            provider=event.data.provider,
+            category=event.data.category.value,
+            summary=event.data.summary,
+            received=event.time.date(),
+        )
     )
-    uow.publish(trigger)
+    await _reevaluate(uow, event)
+
+
+@handlers.on(MaterialConcernRaised)
+async def record_material_concern(uow: UnitOfWork, event: MaterialConcernRaised) -> None:
+    uow.registry.provider(event.data.provider)
+    uow.session.add(
+        MaterialConcernSeen(
+            id=event.data.concern_id,
+            provider=event.data.provider,
+            theme=event.data.theme.value,
+            summary=f"{event.data.intelligence_source}: {event.data.summary}",
+            raised=event.data.raised_on,
+        )
+    )
+    await _reevaluate(uow, event)
+
+
+@handlers.on(ProviderFactsRecorded)
+async def record_provider_facts(uow: UnitOfWork, event: ProviderFactsRecorded) -> None:
+    """Ratings, licence and special measures: a field left out keeps its earlier value."""
+    uow.registry.provider(event.data.provider)
+    record = await uow.session.get(ProviderFactsRecord, event.data.provider)
+    given = event.data.model_dump(mode="json", include=set(FACT_FIELDS), exclude_none=True)
+    if record is None:
+        uow.session.add(ProviderFactsRecord(provider=event.data.provider, facts=given))
+    else:
+        record.facts = {**record.facts, **given}
+        record.updated_at = datetime.now(UTC)
+    await uow.session.flush()
+    await _reevaluate(uow, event)
+
+
+async def _history(uow: UnitOfWork, provider: str) -> domain.ProviderHistory:
+    session = uow.session
+    series: dict[str, dict[int, float]] = defaultdict(dict)
+    for row in await session.exec(select(Observation).where(Observation.provider == provider)):
+        series[row.metric][month_index(row.period)] = row.value
+    facts = await session.get(ProviderFactsRecord, provider)
+    reports = await session.exec(select(ExceptionReportSeen).where(ExceptionReportSeen.provider == provider))
+    concerns = await session.exec(select(MaterialConcernSeen).where(MaterialConcernSeen.provider == provider))
+    return domain.ProviderHistory(
+        provider=uow.registry.provider(provider),
+        series=dict(series),
+        facts=facts.facts if facts else {},
+        exception_reports=[
+            ScenarioExceptionReport(category=r.category, received=r.received, summary=r.summary)
+            for r in reports
+        ],
+        material_concerns=[
+            MaterialConcern(theme=c.theme, raised=c.raised, summary=c.summary) for c in concerns
+        ],
+    )
+
+
+async def _reevaluate(
+    uow: UnitOfWork, cause: Envelope[Any], history: domain.ProviderHistory | None = None
+) -> None:
+    """Run the engine on the provider's whole history; publish triggers raised and cleared."""
+    provider = cause.subject
+    await uow.session.flush()
+    history = history or await _history(uow, provider)
+    now = datetime.now(UTC)
+    evaluation = domain.evaluate_provider(history, uow.framework, now.date())
+    open_rows = {
+        row.key: row
+        for row in await uow.session.exec(
+            select(RaisedTrigger).where(
+                RaisedTrigger.provider == provider, col(RaisedTrigger.cleared_at).is_(None)
+            )
+        )
+    }
+    changes = domain.trigger_changes(
+        evaluation.triggers,
+        [domain.OpenTrigger(r.id, r.key, r.code, r.theme, r.metric) for r in open_rows.values()],
+        cause=cause,
+        now=now,
+    )
+    for raised in changes.raised:
+        uow.session.add(
+            RaisedTrigger(**raised.data.model_dump(exclude={"trigger_id"}), id=raised.data.trigger_id)
+        )
+        uow.publish(raised)
+    for cleared in changes.cleared:
+        open_rows[cleared.data.key].cleared_at = now
+        uow.publish(cleared)

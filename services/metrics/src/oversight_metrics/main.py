@@ -1,10 +1,10 @@
-"""Metrics: turns trusts' observations and exception reports into evaluations and triggers."""
+"""Metrics: turns trusts' returns, exception reports, facts and concerns into indicators and triggers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import MetricEvaluated, TriggerRaised
+from oversight_contracts import MetricEvaluated, TriggerCleared, TriggerRaised
 from oversight_metrics.api import router
 from oversight_metrics.handlers import handlers
 from oversight_runtime.service import OversightService
@@ -19,7 +19,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[MetricEvaluated, TriggerRaised],
+        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

@@ -1,11 +1,13 @@
-"""What metrics keeps: each provider's series of observations and the triggers it raised."""
+"""What metrics keeps: each provider's series, the reports and facts the triggers read, and the
+triggers it raised (open until cleared)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from oversight_runtime.storage import timestamp
@@ -26,11 +28,45 @@ class Observation(SQLModel, table=True):
     recorded_at: datetime = timestamp()
 
 
+class ProviderFactsRecord(SQLModel, table=True):
+    """The latest known facts about a provider (ratings, licence, special measures...)."""
+
+    __tablename__ = "provider_facts"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = timestamp()
+
+
+class ExceptionReportSeen(SQLModel, table=True):
+    __tablename__ = "exception_report_seen"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    category: str
+    summary: str
+    received: date
+
+
+class MaterialConcernSeen(SQLModel, table=True):
+    __tablename__ = "material_concern_seen"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    theme: str
+    summary: str
+    raised: date
+
+
 class RaisedTrigger(SQLModel, table=True):
+    """A trigger raised for a provider; ``cleared_at`` is set when its condition stops holding."""
+
     __tablename__ = "raised_trigger"
 
     id: UUID = Field(primary_key=True)
     provider: str = Field(index=True, max_length=5)
+    key: str = Field(default="", max_length=200, index=True)
+    cause_for_concern: bool = False
     code: str = Field(max_length=64)
     theme: str
     metric: str | None = None
@@ -41,4 +77,4 @@ class RaisedTrigger(SQLModel, table=True):
     cleared_at: datetime | None = timestamp(nullable=True)
 
 
-TABLES = (Observation, RaisedTrigger)
+TABLES = (Observation, ProviderFactsRecord, ExceptionReportSeen, MaterialConcernSeen, RaisedTrigger)

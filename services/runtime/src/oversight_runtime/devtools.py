@@ -3,7 +3,8 @@
 - ``revision <package> -m "why"``: autogenerate an Alembic revision for one service against a
   scratch SQLite database brought to head first, so the revision holds only what changed.
 - ``artefacts [--check]``: write (or check) the generated contract artefacts: a JSON Schema per
-  event type and an AsyncAPI document per service. ``--check`` fails when they are stale.
+  event type, the ``oversight evaluate`` input and output and the framework pack format, and an
+  AsyncAPI document per service. ``--check`` fails when they are stale.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def generated_artefacts() -> dict[Path, str]:
         schema["$id"] = f"urn:nhs-oversight:event:{event.event_type()}"
         schema["x-topic"] = event.topic()
         files[contracts / "schemas" / f"{event.event_type()}.json"] = _dump(schema)
+    from oversight_contracts.frameworks import FrameworkPack
+    from oversight_contracts.scenario import Evaluation, Scenario
+
+    for name, model in (("scenario", Scenario), ("evaluation", Evaluation), ("framework-pack", FrameworkPack)):
+        schema = model.model_json_schema()
+        schema["$id"] = f"urn:nhs-oversight:{name}"
+        files[contracts / "schemas" / "evaluate" / f"{name}.json"] = _dump(schema)
     for spec in SERVICES:
         settings = ServiceSettings(service_name=spec.name, trace_file=None)
         document = json.loads(spec.create(settings).asyncapi())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import Header, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,17 @@ from oversight_runtime.unit_of_work import UnitOfWork
 
 Effect = Callable[[UnitOfWork], Awaitable[tuple[int, dict[str, Any]]]]
 REPLAY_HEADER = "Idempotent-Replayed"
+
+#: The ``Idempotency-Key`` request header every write endpoint accepts.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="Send the same key when retrying: the first answer is returned, nothing is repeated.",
+    ),
+]
 
 
 def fingerprint(body: BaseModel) -> str:

@@ -1,21 +1,37 @@
 """Segmentation's rules, free of I/O.
 
 A trigger under a theme with no open support need identifies a potential need (para 24); a
-trigger under a theme whose need is already open adds evidence to it without a new need. Teams
-then apply judgement: a potential need is a prompt for a conversation, not a verdict.
+trigger under a theme whose need is already open adds evidence to it. A need resolves when every
+trigger behind it has cleared. After any change the framework engine proposes a segment with its
+rationale and pathway (Table 2, para 31); the regional team's decision is a separate act (para 27).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from oversight_engine import segments
+
 from oversight_contracts import (
+    Envelope,
+    SegmentDecided,
+    SegmentDecidedData,
+    SegmentProposed,
+    SegmentProposedData,
     SupportNeedIdentified,
     SupportNeedIdentifiedData,
+    SupportNeedResolved,
+    SupportNeedResolvedData,
+    Theme,
     TriggerRaised,
 )
+from oversight_contracts.frameworks import FrameworkPack
+from oversight_contracts.scenario import ProviderFacts, Trigger
+from oversight_runtime.errors import Problem, Rejected
 
 SOURCE = "segmentation"
 
@@ -26,6 +42,11 @@ class NeedDecision:
 
     need_id: UUID
     identified: SupportNeedIdentified | None
+
+
+def trigger_key(trigger: TriggerRaised) -> str:
+    """The trigger's stable key; one without a key is its own condition."""
+    return trigger.data.key or f"{trigger.data.code}:{trigger.data.trigger_id}"
 
 
 def assess_trigger(
@@ -53,3 +74,126 @@ def assess_trigger(
         ),
     )
     return NeedDecision(new_need_id, event)
+
+
+def resolve_need(
+    need_id: UUID, theme: Theme, *, last_cleared: str, cause: Envelope[Any], now: datetime
+) -> SupportNeedResolved:
+    return SupportNeedResolved.new(
+        source=SOURCE,
+        subject=cause.subject,
+        cause=cause,
+        data=SupportNeedResolvedData(
+            need_id=need_id,
+            provider=cause.subject,
+            theme=theme,
+            reason=f"Every trigger behind it has cleared; the last was {last_cleared}",
+            resolved_at=now,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LatestProposal:
+    segment: int
+    timing: str
+    needs: dict[str, bool]
+
+
+def propose_segment(
+    pack: FrameworkPack,
+    active: Sequence[Trigger],
+    facts: ProviderFacts,
+    *,
+    latest: LatestProposal | None,
+    proposal_id: UUID,
+    cause: Envelope[Any],
+    now: datetime,
+) -> SegmentProposed | None:
+    """A new proposal when the segment, its timing or the themes in need change; else None."""
+    position = segments.Position(tuple(active), facts)
+    proposal = segments.propose(pack, position)
+    timing = segments.decision_timing(pack, proposal, position, now.date())
+    needs = {theme.value: need for theme, need in position.support_needs.items()}
+    if latest == LatestProposal(proposal.segment, timing.timing, needs):
+        return None
+    return SegmentProposed.new(
+        source=SOURCE,
+        subject=cause.subject,
+        cause=cause,
+        data=SegmentProposedData(
+            proposal_id=proposal_id,
+            provider=cause.subject,
+            framework=pack.id,
+            proposed_segment=proposal.segment,
+            segment_name=proposal.rule.name,
+            current_segment=facts.current_segment,
+            decision_timing=timing.timing,
+            review_date=timing.review_date,
+            support_needs=position.support_needs,
+            trigger_keys=[t.key for t in active],
+            rationale=segments.rationale(pack, position, proposal, timing),
+            pathway=segments.pathway(pack, position),
+            proposed_at=now,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    provider: str
+    segment: int
+    decided_by: str
+    ics_view: str
+    reason: str
+    proposal_id: UUID | None
+    #: The provider of the named proposal, or None when no such proposal exists.
+    proposal_provider: str | None
+
+
+def decide_segment(
+    request: DecisionRequest,
+    pack: FrameworkPack,
+    *,
+    previous_segment: int | None,
+    decision_id: UUID,
+    correlation_id: UUID,
+    now: datetime,
+) -> SegmentDecided:
+    """Record the regional team's decision; it may differ from the proposal, with a reason."""
+    problems = []
+    segments_in_pack = {rule.segment for rule in pack.segmentation.rules}
+    if request.segment not in segments_in_pack:
+        problems.append(
+            Problem(
+                ("body", "segment"),
+                f"segment {request.segment} is not a segment of {pack.id} ({sorted(segments_in_pack)})",
+                "unknown_segment",
+            )
+        )
+    if request.proposal_id is not None and request.proposal_provider != request.provider:
+        problems.append(
+            Problem(
+                ("body", "proposal_id"),
+                f"no segment proposal {request.proposal_id} for provider {request.provider}",
+                "unknown_proposal",
+            )
+        )
+    if problems:
+        raise Rejected(*problems)
+    return SegmentDecided.new(
+        source=SOURCE,
+        subject=request.provider,
+        correlation_id=correlation_id,
+        data=SegmentDecidedData(
+            decision_id=decision_id,
+            proposal_id=request.proposal_id,
+            provider=request.provider,
+            segment=request.segment,
+            previous_segment=previous_segment,
+            decided_by=request.decided_by,
+            ics_view=request.ics_view,
+            reason=request.reason,
+            decided_at=now,
+        ),
+    )

@@ -1,19 +1,37 @@
-"""Segmentation's event handlers."""
+"""Segmentation's event handlers: keep needs in step with triggers, then re-propose a segment."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from oversight_contracts import TriggerRaised
+from oversight_contracts import Envelope, ProviderFactsRecorded, Theme, TriggerCleared, TriggerRaised
+from oversight_contracts.scenario import ProviderFacts, Trigger
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
-from oversight_segmentation.storage import NeedTrigger, SupportNeed
+from oversight_segmentation.storage import (
+    NeedTrigger,
+    SegmentationFacts,
+    SegmentDecision,
+    SegmentProposal,
+    SupportNeed,
+)
 
 handlers = EventHandlers()
+
+#: The facts the segment rules read (licence, special measures; ratings for completeness).
+FACT_FIELDS = (
+    "cqc",
+    "use_of_resources",
+    "licence",
+    "special_measures",
+    "in_financial_deficit",
+    "intensive_support",
+)
 
 
 @handlers.on(TriggerRaised)
@@ -47,9 +65,121 @@ async def record_trigger(uow: UnitOfWork, event: TriggerRaised) -> None:
         NeedTrigger(
             trigger_id=event.data.trigger_id,
             need_id=decision.need_id,
+            provider=event.data.provider,
+            theme=event.data.theme.value,
+            key=domain.trigger_key(event),
+            metric=event.data.metric,
+            cause_for_concern=event.data.cause_for_concern,
             code=event.data.code,
             evidence=event.data.evidence,
             framework_paragraph=event.data.framework_paragraph,
             raised_at=event.data.raised_at,
         )
     )
+    await propose_for(uow, event)
+
+
+@handlers.on(TriggerCleared)
+async def clear_trigger(uow: UnitOfWork, event: TriggerCleared) -> None:
+    """A cleared trigger no longer counts; a need left with none is resolved."""
+    uow.registry.provider(event.data.provider)
+    row = await uow.session.get(NeedTrigger, event.data.trigger_id)
+    if row is None or row.cleared_at is not None:
+        return  # never counted here (raised before this service existed) or already cleared
+    now = datetime.now(UTC)
+    row.cleared_at = now
+    await uow.session.flush()
+    still_active = (
+        await uow.session.exec(
+            select(NeedTrigger).where(
+                NeedTrigger.need_id == row.need_id, col(NeedTrigger.cleared_at).is_(None)
+            )
+        )
+    ).first()
+    need = await uow.session.get(SupportNeed, row.need_id)
+    if still_active is None and need is not None and need.status == "open":
+        need.status, need.resolved_at = "resolved", now
+        uow.publish(
+            domain.resolve_need(need.id, Theme(need.theme), last_cleared=row.key, cause=event, now=now)
+        )
+    await propose_for(uow, event)
+
+
+@handlers.on(ProviderFactsRecorded)
+async def record_facts(uow: UnitOfWork, event: ProviderFactsRecorded) -> None:
+    """Licence and special measures move segments 3 and 4 (Table 2)."""
+    uow.registry.provider(event.data.provider)
+    given = event.data.model_dump(mode="json", include=set(FACT_FIELDS), exclude_none=True)
+    record = await uow.session.get(SegmentationFacts, event.data.provider)
+    if record is None:
+        uow.session.add(SegmentationFacts(provider=event.data.provider, facts=given))
+    else:
+        record.facts = {**record.facts, **given}
+    await propose_for(uow, event)
+
+
+async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+    """Re-run the segment rules for the provider; store and publish a changed proposal."""
+    provider = cause.subject
+    session = uow.session
+    await session.flush()
+    active = await session.exec(
+        select(NeedTrigger).where(NeedTrigger.provider == provider, col(NeedTrigger.cleared_at).is_(None))
+    )
+    triggers = [
+        Trigger(
+            code=t.code,
+            theme=Theme(t.theme),
+            metric=t.metric,
+            evidence=t.evidence,
+            source=t.framework_paragraph,
+            key=t.key,
+            cause_for_concern=t.cause_for_concern,
+        )
+        for t in active
+    ]
+    facts_row = await session.get(SegmentationFacts, provider)
+    decided = (
+        await session.exec(
+            select(SegmentDecision)
+            .where(SegmentDecision.provider == provider)
+            .order_by(col(SegmentDecision.decided_at).desc())
+        )
+    ).first()
+    facts = ProviderFacts.model_validate(
+        {**(facts_row.facts if facts_row else {}), "current_segment": decided.segment if decided else None}
+    )
+    latest = (
+        await session.exec(
+            select(SegmentProposal)
+            .where(SegmentProposal.provider == provider)
+            .order_by(col(SegmentProposal.proposed_at).desc())
+        )
+    ).first()
+    proposed = domain.propose_segment(
+        uow.framework,
+        triggers,
+        facts,
+        latest=domain.LatestProposal(latest.proposed_segment, latest.decision_timing, latest.support_needs)
+        if latest
+        else None,
+        proposal_id=uuid4(),
+        cause=cause,
+        now=datetime.now(UTC),
+    )
+    if proposed is not None:
+        data = proposed.data.model_dump(mode="json")
+        session.add(
+            SegmentProposal(
+                id=proposed.data.proposal_id,
+                **{
+                    k: v
+                    for k, v in data.items()
+                    if k not in {"proposal_id", "provider", "proposed_at", "review_date"}
+                },
+                provider=provider,
+                review_date=proposed.data.review_date,
+                proposed_at=proposed.data.proposed_at,
+            )
+        )
+        uow.publish(proposed)

@@ -1,10 +1,10 @@
-"""Segmentation: turns triggers into support needs (and, with the framework engine, segments)."""
+"""Segmentation: turns triggers into support needs and segment proposals; records the region's decisions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import SupportNeedIdentified
+from oversight_contracts import SegmentDecided, SegmentProposed, SupportNeedIdentified, SupportNeedResolved
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_segmentation.api import router
@@ -19,7 +19,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[SupportNeedIdentified],
+        publishes=[SupportNeedIdentified, SupportNeedResolved, SegmentProposed, SegmentDecided],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

@@ -1,17 +1,20 @@
-"""What segmentation keeps: each provider's support needs and the triggers behind them."""
+"""What segmentation keeps: support needs and their triggers, the facts the segment rules read,
+every proposal the rules made and every decision the regional team took."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
 from oversight_runtime.storage import timestamp
 
 
 class SupportNeed(SQLModel, table=True):
-    """A potential support need under one theme; open until resolved."""
+    """A potential support need under one theme; open until every trigger behind it clears."""
 
     __tablename__ = "support_need"
 
@@ -25,16 +28,67 @@ class SupportNeed(SQLModel, table=True):
 
 
 class NeedTrigger(SQLModel, table=True):
-    """A trigger counted towards a support need."""
+    """A trigger counted towards a support need; active until cleared."""
 
     __tablename__ = "need_trigger"
 
     trigger_id: UUID = Field(primary_key=True)
     need_id: UUID = Field(foreign_key="support_need.id", index=True)
+    provider: str = Field(default="", index=True, max_length=5)
+    theme: str = ""
+    key: str = Field(default="", max_length=200)
+    metric: str | None = None
+    cause_for_concern: bool = False
     code: str
     evidence: str
     framework_paragraph: str
     raised_at: datetime = timestamp()
+    cleared_at: datetime | None = timestamp(nullable=True)
 
 
-TABLES = (SupportNeed, NeedTrigger)
+class SegmentationFacts(SQLModel, table=True):
+    """Licence, special measures and ratings as last recorded for the provider."""
+
+    __tablename__ = "segmentation_facts"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class SegmentProposal(SQLModel, table=True):
+    """What the rules proposed, with the reasons and the pathway out; never a decision."""
+
+    __tablename__ = "segment_proposal"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    framework: str
+    proposed_segment: int
+    segment_name: str
+    current_segment: int | None = None
+    decision_timing: str
+    review_date: date | None = None
+    support_needs: dict[str, bool] = Field(sa_type=JSON)
+    trigger_keys: list[str] = Field(sa_type=JSON)
+    rationale: list[str] = Field(sa_type=JSON)
+    pathway: list[dict[str, Any]] = Field(sa_type=JSON)
+    proposed_at: datetime = timestamp()
+
+
+class SegmentDecision(SQLModel, table=True):
+    """The regional team's decision, with who took it, the ICS's view and the reason (para 27)."""
+
+    __tablename__ = "segment_decision"
+
+    id: UUID = Field(primary_key=True)
+    proposal_id: UUID | None = Field(default=None, foreign_key="segment_proposal.id")
+    provider: str = Field(index=True, max_length=5)
+    segment: int
+    previous_segment: int | None = None
+    decided_by: str
+    ics_view: str
+    reason: str
+    decided_at: datetime = timestamp()
+
+
+TABLES = (SupportNeed, NeedTrigger, SegmentationFacts, SegmentProposal, SegmentDecision)
