@@ -18,19 +18,33 @@ from oversight_contracts import (
     ExceptionReportCategory,
     ExceptionReportReceived,
     ExceptionReportReceivedData,
+    MaterialConcernRaised,
+    MaterialConcernRaisedData,
     MetricEvaluated,
     MetricEvaluatedData,
     ObservationValue,
+    ProviderFactsRecorded,
+    ProviderFactsRecordedData,
+    SegmentDecided,
+    SegmentDecidedData,
+    SegmentProposed,
+    SegmentProposedData,
     SubmissionReceived,
     SubmissionReceivedData,
     SupportNeedIdentified,
     SupportNeedIdentifiedData,
+    SupportNeedResolved,
+    SupportNeedResolvedData,
     SupportPackageProposed,
     SupportPackageProposedData,
     Theme,
+    TriggerCleared,
+    TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
 )
+from oversight_contracts.frameworks import Rating
+from oversight_contracts.scenario import CqcRatings, PathwayStep
 from oversight_runtime.devtools import generated_artefacts
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
@@ -119,7 +133,106 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
             value=72.5,
         ),
     )
-    return [report, submission, evaluated, trigger, need, package]
+    facts = ProviderFactsRecorded.new(
+        source="ingest",
+        subject="RJ1",
+        data=ProviderFactsRecordedData(
+            facts_id=uuid4(),
+            provider="RJ1",
+            cqc=CqcRatings(overall=Rating.REQUIRES_IMPROVEMENT, well_led=Rating.GOOD),
+            licence="suspected_breach",
+            recorded_by="London region",
+            recorded_on=date(2026, 10, 1),
+        ),
+    )
+    concern = MaterialConcernRaised.new(
+        source="ingest",
+        subject="RJ1",
+        data=MaterialConcernRaisedData(
+            concern_id=uuid4(),
+            provider="RJ1",
+            theme=Theme.QUALITY_OF_CARE,
+            summary="Prevention of future deaths report",
+            intelligence_source="coroner",
+            raised_on=date(2026, 10, 2),
+            raised_by="QKK quality team",
+        ),
+    )
+    cleared = TriggerCleared.new(
+        source="metrics",
+        subject="RJ1",
+        cause=submission,
+        data=TriggerClearedData(
+            trigger_id=trigger.data.trigger_id,
+            provider="RJ1",
+            code=trigger.data.code,
+            theme=trigger.data.theme,
+            key="exception_report:qualified_audit_risk",
+            reason="two clear months",
+            cleared_at=NOW,
+        ),
+    )
+    resolved = SupportNeedResolved.new(
+        source="segmentation",
+        subject="RJ1",
+        cause=cleared,
+        data=SupportNeedResolvedData(
+            need_id=need.data.need_id,
+            provider="RJ1",
+            theme=need.data.theme,
+            reason="cleared",
+            resolved_at=NOW,
+        ),
+    )
+    proposed = SegmentProposed.new(
+        source="segmentation",
+        subject="RJ1",
+        cause=trigger,
+        data=SegmentProposedData(
+            proposal_id=uuid4(),
+            provider="RJ1",
+            framework="nof-2019",
+            proposed_segment=2,
+            segment_name="Targeted support",
+            current_segment=1,
+            decision_timing="next_quarterly_review",
+            review_date=date(2027, 1, 1),
+            support_needs={t: t is Theme.FINANCE_AND_USE_OF_RESOURCES for t in Theme},
+            trigger_keys=["exception_report:qualified_audit_risk"],
+            rationale=["Table 2 segment 2"],
+            pathway=[PathwayStep(action="clear it", clears=["x"], segment_after=1, source="Table 2")],
+            proposed_at=NOW,
+        ),
+    )
+    decided = SegmentDecided.new(
+        source="segmentation",
+        subject="RJ1",
+        data=SegmentDecidedData(
+            decision_id=uuid4(),
+            proposal_id=proposed.data.proposal_id,
+            provider="RJ1",
+            segment=2,
+            previous_segment=1,
+            decided_by="London region",
+            ics_view="The ICB agrees",
+            reason="Audit risk needs targeted support",
+            decided_at=NOW,
+        ),
+    )
+    return [
+        report,
+        submission,
+        facts,
+        concern,
+        evaluated,
+        trigger,
+        cleared,
+        need,
+        resolved,
+        proposed,
+        decided,
+        package,
+    ]
 
 
 def test_every_event_type_has_an_example() -> None:
@@ -155,7 +268,7 @@ def test_a_type_of_another_version_is_refused() -> None:
 
 
 def test_effects_inherit_correlation_and_name_their_cause() -> None:
-    report, _, _, trigger, need, package = _examples()
+    report, _, _, _, _, trigger, _, need, _, _, _, package = _examples()
     assert report.causation_id is None
     assert trigger.causation_id == report.id and need.causation_id == trigger.id
     assert package.causation_id == need.id

@@ -25,7 +25,9 @@ def _trigger_stream() -> list[TriggerRaised]:
     The providers and themes of the other end-to-end tests are left alone, so they still see
     their own new needs.
     """
-    providers = [p.ods_code for p in load_registry().providers if p.ods_code not in {"RJ1", "RJZ"}]
+    providers = [
+        p.ods_code for p in load_registry().providers if p.ods_code not in {"RJ1", "RJZ", "RJ2", "RJ6"}
+    ]
     themes = [Theme.OPERATIONAL_PERFORMANCE, Theme.LEADERSHIP_AND_IMPROVEMENT_CAPABILITY]
     pairs = itertools.cycle(itertools.product(providers, themes))
     events = []

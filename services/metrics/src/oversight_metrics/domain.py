@@ -82,6 +82,20 @@ def evaluate_provider(history: ProviderHistory, pack: FrameworkPack, as_of: date
     return evaluate_series(scenario, pack, history.series)
 
 
+def origin(cause: Envelope[Any]) -> str:
+    """What arrived and made the engine raise the trigger, by the id the sender knows it by."""
+    data = cause.data
+    for kind, field in (
+        ("exception_report", "report_id"),
+        ("submission", "submission_id"),
+        ("provider_facts", "facts_id"),
+        ("material_concern", "concern_id"),
+    ):
+        if hasattr(data, field):
+            return f"{kind}:{getattr(data, field)}"
+    return f"{cause.event_type()}:{cause.id}"
+
+
 @dataclass(frozen=True)
 class TriggerChanges:
     raised: list[TriggerRaised]
@@ -105,7 +119,7 @@ def trigger_changes(
                 theme=t.theme,
                 metric=t.metric,
                 evidence=t.evidence,
-                source=f"{cause.event_type()}:{cause.id}",
+                source=origin(cause),
                 framework_paragraph=t.source,
                 raised_at=now,
                 key=t.key,

@@ -1,0 +1,197 @@
+"""The framework's rules over the real broker: returns in, triggers, needs and segments out.
+
+ingest -> submission.received -> metrics (engine) -> trigger.raised / trigger.cleared ->
+segmentation -> support_need.identified / resolved and segment.proposed; the regional team's
+decision through segmentation's API -> segment.decided. RJ2 is left alone by the other tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from oversight_contracts import (
+    SegmentDecided,
+    SegmentProposed,
+    SupportNeedIdentified,
+    SupportNeedResolved,
+    TriggerCleared,
+    TriggerRaised,
+)
+from tests.support.db import count
+from tests.support.kafka_io import eventually, read_topic
+from tests.support.platform import RunningPlatform
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+PROVIDER = "RJ2"  # Lewisham and Greenwich NHS Trust, South East London ICB
+KEY = "operational_standard_failed:op_ae_4hr_pct"
+
+
+def _months_ago(n: int) -> str:
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: str, ae: float) -> None:
+    response = await client.post(
+        f"{platform.url('ingest')}/v1/submissions",
+        json={
+            "provider": PROVIDER,
+            "period": period,
+            "observations": [
+                {"metric": "op_ae_4hr_pct", "value": ae},
+                {"metric": "op_rtt_18wk_pct", "value": 93.0},
+            ],
+            "submitted_by": "Performance team",
+        },
+    )
+    assert response.status_code == 202, response.text
+
+
+async def _events(kafka: str, event_type: Any) -> list[Any]:
+    return [
+        event_type.model_validate_json(r.value)
+        for r in await read_topic(kafka, event_type.topic())
+        if r.key == PROVIDER.encode()
+    ]
+
+
+async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
+    platform: RunningPlatform, kafka: str
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        # para 48: A&E 4-hour below 95% in two consecutive months.
+        await _submit(client, platform, _months_ago(4), 91.0)
+        await _submit(client, platform, _months_ago(3), 89.5)
+
+        async def raised() -> list[TriggerRaised]:
+            return [t for t in await _events(kafka, TriggerRaised) if t.data.key == KEY]
+
+        [trigger] = await eventually(raised)
+        assert trigger.data.theme.value == "operational_performance"
+        assert "para 48" in trigger.data.framework_paragraph
+
+        async def proposed() -> list[SegmentProposed]:
+            return await _events(kafka, SegmentProposed)
+
+        [proposal] = await eventually(proposed)
+        assert proposal.data.proposed_segment == 2  # Table 2: a need, licence compliant
+        assert proposal.data.trigger_keys == [KEY]
+        assert proposal.data.pathway[0].clears == [KEY] and proposal.data.pathway[0].segment_after == 1
+        assert proposal.correlation_id == trigger.correlation_id
+        [need] = [
+            n
+            for n in await _events(kafka, SupportNeedIdentified)
+            if n.data.trigger_ids == [trigger.data.trigger_id]
+        ]
+        assert need.data.theme.value == "operational_performance"
+
+        pathway = (await client.get(f"{platform.url('segmentation')}/v1/providers/{PROVIDER}/pathway")).json()
+        assert pathway["proposal_id"] == str(proposal.data.proposal_id)
+        assert any("para 27" in line for line in pathway["rationale"])
+
+        # The regional team decides, recording the ICS's view; bad decisions change nothing.
+        decisions_url = f"{platform.url('segmentation')}/v1/providers/{PROVIDER}/segment-decisions"
+        db = platform.database_urls["segmentation"]
+        bad = [
+            {"segment": 7, "decided_by": "r", "ics_view": "v", "reason": "r"},
+            {"segment": 5, "decided_by": "r", "ics_view": "v", "reason": "r"},
+            {"segment": 2, "proposal_id": str(uuid4()), "decided_by": "r", "ics_view": "v", "reason": "r"},
+            {"segment": 2, "decided_by": "r", "reason": "no ICS view"},
+        ]
+        for body in bad:
+            response = await client.post(decisions_url, json=body)
+            assert response.status_code == 422, body
+            assert response.json()["detail"][0]["loc"][0] == "body"
+        assert await count(db, f"SELECT count(*) FROM segment_decision WHERE provider = '{PROVIDER}'") == 0
+
+        decision = {
+            "segment": 2,
+            "proposal_id": str(proposal.data.proposal_id),
+            "decided_by": "NHS England London region",
+            "ics_view": "South East London ICB agrees: flow support through the urgent care board",
+            "reason": "Two months below the A&E standard; targeted support agreed with the trust",
+        }
+        headers = {"Idempotency-Key": f"decision-{uuid4()}"}
+        first = await client.post(decisions_url, json=decision, headers=headers)
+        again = await client.post(decisions_url, json=decision, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+
+        async def decided() -> list[SegmentDecided]:
+            return await _events(kafka, SegmentDecided)
+
+        [published] = await eventually(decided)
+        assert published.data.segment == 2 and published.data.ics_view == decision["ics_view"]
+
+        # Two months back within the standard: the trigger clears, the need resolves, segment 1.
+        await _submit(client, platform, _months_ago(2), 96.0)
+        await _submit(client, platform, _months_ago(1), 96.5)
+
+        async def cleared() -> list[TriggerCleared]:
+            return [c for c in await _events(kafka, TriggerCleared) if c.data.key == KEY]
+
+        [clear] = await eventually(cleared)
+        assert clear.data.trigger_id == trigger.data.trigger_id
+
+        async def resolved() -> list[SupportNeedResolved]:
+            return await _events(kafka, SupportNeedResolved)
+
+        [resolution] = await eventually(resolved)
+        assert resolution.data.need_id == need.data.need_id
+
+        async def back_to_one() -> list[SegmentProposed]:
+            return [p for p in await _events(kafka, SegmentProposed) if p.data.proposed_segment == 1]
+
+        [latest] = await eventually(back_to_one)
+        assert latest.data.current_segment == 2 and latest.data.decision_timing == "immediate"
+
+        history = (
+            await client.get(f"{platform.url('segmentation')}/v1/providers/{PROVIDER}/segments")
+        ).json()
+        assert history["current_segment"] == 2  # a proposal is never a decision
+        assert [p["proposed_segment"] for p in history["proposals"]] == [2, 1]
+        observations = (
+            await client.get(f"{platform.url('metrics')}/v1/providers/{PROVIDER}/observations")
+        ).json()
+        assert len(observations) == 8
+
+
+async def test_special_measures_recorded_as_a_fact_proposes_segment_4(
+    platform: RunningPlatform, kafka: str
+) -> None:
+    """Table 2: special measures is segment 4 whatever the triggers; RJ6 is otherwise untouched."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{platform.url('ingest')}/v1/provider-facts",
+            json={
+                "provider": "RJ6",
+                "special_measures": "quality",
+                "licence": "breach",
+                "recorded_on": date.today().isoformat(),
+                "recorded_by": "NHS England London region",
+            },
+        )
+        assert response.status_code == 202, response.text
+        empty = await client.post(
+            f"{platform.url('ingest')}/v1/provider-facts",
+            json={"provider": "RJ6", "recorded_on": date.today().isoformat(), "recorded_by": "x"},
+        )
+        assert empty.status_code == 422 and "at least one fact" in empty.text
+
+        async def proposal() -> list[SegmentProposed]:
+            return [
+                SegmentProposed.model_validate_json(r.value)
+                for r in await read_topic(kafka, SegmentProposed.topic())
+                if r.key == b"RJ6"
+            ]
+
+        [proposed] = await eventually(proposal)
+        assert proposed.data.proposed_segment == 4
+        assert any("Table 2 (segment 4)" in line for line in proposed.data.rationale)
