@@ -47,7 +47,11 @@ def generated_artefacts() -> dict[Path, str]:
     from oversight_contracts.frameworks import FrameworkPack
     from oversight_contracts.scenario import Evaluation, Scenario
 
-    for name, model in (("scenario", Scenario), ("evaluation", Evaluation), ("framework-pack", FrameworkPack)):
+    for name, model in (
+        ("scenario", Scenario),
+        ("evaluation", Evaluation),
+        ("framework-pack", FrameworkPack),
+    ):
         schema = model.model_json_schema()
         schema["$id"] = f"urn:nhs-oversight:{name}"
         files[contracts / "schemas" / "evaluate" / f"{name}.json"] = _dump(schema)
