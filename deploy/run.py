@@ -47,7 +47,7 @@ def _post(url: str, body: Mapping[str, object], key: str) -> dict[str, object]:
 
 
 def demo(ingest_url: str) -> None:
-    """A few London trusts report by exception, so the shared page has something to show."""
+    """A few London trusts report by exception and send returns, so every service has something to show."""
     today = date.today().isoformat()
     period = f"{date.today().year}-{date.today().month:02d}"
     reports = [
@@ -64,16 +64,42 @@ def demo(ingest_url: str) -> None:
             "reported_by": by,
         }
         _post(f"{ingest_url}/v1/exception-reports", body, f"demo-{provider}-{category}-{today}")
-    submission = {
-        "provider": "RJ1",
-        "period": period,
-        "observations": [
-            {"metric": "op_ae_4hr_pct", "value": 71.4},
-            {"metric": "op_rtt_18wk_pct", "value": 58.9},
-        ],
-        "submitted_by": "Performance team",
+    for months_ago in range(14, 0, -1):
+        period = _month(months_ago)
+        submission = {
+            "provider": "RJ1",
+            "period": period,
+            "observations": _rj1_return(months_ago),
+            "submitted_by": "Performance and finance teams",
+        }
+        _post(f"{ingest_url}/v1/submissions", submission, f"demo-submission-RJ1-{period}")
+    facts = {
+        "provider": "RAL",
+        "cqc": {"overall": "requires_improvement", "safe": "inadequate", "well_led": "good"},
+        "licence": "suspected_breach",
+        "recorded_on": today,
+        "recorded_by": "NHS England London region",
     }
-    _post(f"{ingest_url}/v1/submissions", submission, f"demo-submission-RJ1-{period}")
+    _post(f"{ingest_url}/v1/provider-facts", facts, f"demo-facts-RAL-{today}")
+
+
+def _month(months_ago: int) -> str:
+    index = date.today().year * 12 + date.today().month - 1 - months_ago
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _rj1_return(months_ago: int) -> list[dict[str, float | str]]:
+    """A year of steady A&E performance, then two months well below it; finances slipping."""
+    ae = (96.0 + (0.4 if months_ago % 2 else -0.4)) if months_ago > 2 else 84.0 - months_ago
+    return [
+        {"metric": "op_ae_4hr_pct", "value": round(ae, 1)},
+        {"metric": "op_rtt_18wk_pct", "value": 93.5},
+        {"metric": "fin_capital_service_capacity", "value": 1.6},
+        {"metric": "fin_liquidity_days", "value": -8.0},
+        {"metric": "fin_ie_margin_pct", "value": -0.4},
+        {"metric": "fin_distance_from_plan_pct", "value": -1.2},
+        {"metric": "fin_agency_spend_vs_cap_pct", "value": 20.0},
+    ]
 
 
 def main() -> None:
@@ -124,7 +150,7 @@ def main() -> None:
         print(f"platform ready in {time.monotonic() - started:.1f}s")
         if not args.no_demo:
             demo(processes[0].url)
-            print("demo: 3 exception reports and 1 return posted for London trusts")
+            print("demo: 3 exception reports, 14 monthly returns for RJ1 and CQC facts for RAL posted")
     except (RuntimeError, urllib.error.URLError) as error:
         print(f"could not start the platform: {error}", file=sys.stderr)
         shutdown()
@@ -133,6 +159,8 @@ def main() -> None:
     for process in processes:
         print(f"  {process.spec.name:<22} {process.url}/docs")
     print(f"  live alerts for South East London ICB: {processes[-1].url}/v1/alerts/stream?audience=QKK")
+    segmentation = next(p for p in processes if p.spec.name == "segmentation")
+    print(f"  RJ1's segment proposals and pathway:   {segmentation.url}/v1/providers/RJ1/pathway")
     print(f"  logs: {VAR / 'logs'}\nCtrl-C stops everything.")
     while True:
         for process in processes:

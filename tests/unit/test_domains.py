@@ -257,9 +257,7 @@ def test_segment_proposal_follows_table_2_and_is_only_republished_on_change() ->
     assert first.data.proposed_segment == 2  # Table 2: a support need, licence compliant
     assert first.data.pathway[0].segment_after == 1
     latest = segmentation.LatestProposal(
-        first.data.proposed_segment,
-        first.data.decision_timing,
-        {t.value: v for t, v in first.data.support_needs.items()},
+        first.data.proposed_segment, first.data.decision_timing, frozenset(first.data.trigger_keys)
     )
     again = segmentation.propose_segment(
         PACK,

@@ -97,7 +97,7 @@ def resolve_need(
 class LatestProposal:
     segment: int
     timing: str
-    needs: dict[str, bool]
+    trigger_keys: frozenset[str]
 
 
 def propose_segment(
@@ -110,12 +110,15 @@ def propose_segment(
     cause: Envelope[Any],
     now: datetime,
 ) -> SegmentProposed | None:
-    """A new proposal when the segment, its timing or the themes in need change; else None."""
+    """A new proposal when the segment, its timing or the triggers behind it change; else None.
+
+    The triggers count because the rationale and pathway name them: a proposal must not point
+    the trust at a trigger that has cleared, nor miss one just raised.
+    """
     position = segments.Position(tuple(active), facts)
     proposal = segments.propose(pack, position)
     timing = segments.decision_timing(pack, proposal, position, now.date())
-    needs = {theme.value: need for theme, need in position.support_needs.items()}
-    if latest == LatestProposal(proposal.segment, timing.timing, needs):
+    if latest == LatestProposal(proposal.segment, timing.timing, frozenset(t.key for t in active)):
         return None
     return SegmentProposed.new(
         source=SOURCE,

@@ -160,7 +160,9 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         uow.framework,
         triggers,
         facts,
-        latest=domain.LatestProposal(latest.proposed_segment, latest.decision_timing, latest.support_needs)
+        latest=domain.LatestProposal(
+            latest.proposed_segment, latest.decision_timing, frozenset(latest.trigger_keys)
+        )
         if latest
         else None,
         proposal_id=uuid4(),
