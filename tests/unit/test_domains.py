@@ -103,6 +103,7 @@ def test_ingest_reports_every_problem_of_a_submission_at_once() -> None:
                     {"metric": "q_hsmr", "value": 1},
                     {"metric": "q_hsmr", "value": 2},
                     {"metric": "q_made_up", "value": 3},
+                    {"metric": "op_ae_4hr_pct", "value": 104.0},
                 ],
                 submitted_by="x",
             ),
@@ -116,6 +117,7 @@ def test_ingest_reports_every_problem_of_a_submission_at_once() -> None:
         ("period_in_future", ["body", "period"]),
         ("duplicate_metric", ["body", "observations", 1, "metric"]),
         ("unknown_metric", ["body", "observations", 2, "metric"]),
+        ("value_out_of_bounds", ["body", "observations", 3, "value"]),
     ]
 
 

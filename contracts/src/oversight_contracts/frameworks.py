@@ -76,7 +76,18 @@ class MetricRule(_Rule):
     #: Watch this metric with Making Data Count SPC rules.
     spc: bool = False
     score: MetricScoreBand | None = None
+    #: Values outside these bounds are refused as bad input (e.g. a percentage above 100).
+    minimum: float | None = None
+    maximum: float | None = None
     source: str
+
+    def out_of_bounds(self, value: float) -> str | None:
+        """Why ``value`` cannot be a value of this metric, or None if it can."""
+        if self.minimum is not None and value < self.minimum:
+            return f"{value:g} is below the smallest possible value {self.minimum:g} ({self.unit})"
+        if self.maximum is not None and value > self.maximum:
+            return f"{value:g} is above the largest possible value {self.maximum:g} ({self.unit})"
+        return None
 
 
 class FinanceMetricBands(_Rule):

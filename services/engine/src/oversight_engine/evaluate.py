@@ -27,6 +27,8 @@ def build_series(scenario: Scenario, pack: FrameworkPack) -> dict[str, dict[int,
             raise ScenarioError(
                 f"observations[{i}]: unknown metric {observation.metric!r} for framework {pack.id}"
             )
+        if (problem := pack.metrics[observation.metric].out_of_bounds(observation.value)) is not None:
+            raise ScenarioError(f"observations[{i}]: {observation.metric} {problem}")
         month = month_index(observation.period)
         if (observation.metric, month) in seen:
             raise ScenarioError(

@@ -72,7 +72,8 @@ def accept_submission(
         problems.append(Problem(("body", "period"), "is a future month", "period_in_future"))
     seen: set[str] = set()
     for index, observation in enumerate(submission.observations):
-        if observation.metric not in framework.metrics:
+        rule = framework.metrics.get(observation.metric)
+        if rule is None:
             problems.append(
                 Problem(
                     ("body", "observations", index, "metric"),
@@ -80,6 +81,8 @@ def accept_submission(
                     "unknown_metric",
                 )
             )
+        elif (problem := rule.out_of_bounds(observation.value)) is not None:
+            problems.append(Problem(("body", "observations", index, "value"), problem, "value_out_of_bounds"))
         if observation.metric in seen:
             problems.append(
                 Problem(
