@@ -44,11 +44,13 @@ def _submission(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-async def _stored(url: str) -> tuple[int, int, int]:
+async def _stored(url: str) -> tuple[int, ...]:
     return (
         await count(url, "SELECT count(*) FROM exception_report"),
         await count(url, "SELECT count(*) FROM submission"),
         await count(url, "SELECT count(*) FROM outbox_message"),
+        await count(url, "SELECT count(*) FROM provider_facts_entry"),
+        await count(url, "SELECT count(*) FROM material_concern"),
     )
 
 
@@ -108,6 +110,16 @@ BAD_SUBMISSIONS = [
         id="duplicate-metric",
     ),
     pytest.param({"provider": "ZZZ99"}, ["body", "provider"], id="unknown-provider"),
+    pytest.param(
+        {"observations": [{"metric": "op_made_up_pct", "value": 1}]},
+        ["body", "observations", 0, "metric"],
+        id="metric-not-in-framework",
+    ),
+    pytest.param(
+        {"observations": [{"metric": "op_ae_4hr_pct", "value": 101}]},
+        ["body", "observations", 0, "value"],
+        id="percentage-above-100",
+    ),
 ]
 
 
@@ -121,6 +133,109 @@ async def test_bad_submission_is_rejected_and_changes_nothing(
     assert response.status_code == 422, response.text
     assert loc in [error["loc"] for error in response.json()["detail"]]
     assert await _stored(url) == before
+
+
+def _facts(**overrides: Any) -> dict[str, Any]:
+    return {
+        "provider": "RJ1",
+        "cqc": {"overall": "requires_improvement", "safe": "good"},
+        "licence": "compliant",
+        "recorded_on": date.today().isoformat(),
+        "recorded_by": "NHS England London region",
+    } | overrides
+
+
+def _concern(**overrides: Any) -> dict[str, Any]:
+    return {
+        "provider": "RJ1",
+        "theme": "quality_of_care",
+        "summary": "Prevention of future deaths report on sepsis recognition.",
+        "intelligence_source": "coroner",
+        "raised_on": date.today().isoformat(),
+        "raised_by": "South East London ICB quality team",
+    } | overrides
+
+
+BAD_WRITES = [
+    pytest.param(
+        "/v1/provider-facts",
+        _facts(cqc={"overall": "terrible"}),
+        ["body", "cqc", "overall"],
+        id="facts-bad-rating",
+    ),
+    pytest.param(
+        "/v1/provider-facts", _facts(licence="revoked"), ["body", "licence"], id="facts-bad-licence"
+    ),
+    pytest.param(
+        "/v1/provider-facts",
+        _facts(special_measures="maybe"),
+        ["body", "special_measures"],
+        id="facts-bad-sm",
+    ),
+    pytest.param(
+        "/v1/provider-facts", _facts(provider="ZZZ99"), ["body", "provider"], id="facts-unknown-provider"
+    ),
+    pytest.param(
+        "/v1/provider-facts",
+        {k: v for k, v in _facts().items() if k not in {"cqc", "licence"}},
+        ["body"],
+        id="facts-none-given",
+    ),
+    pytest.param(
+        "/v1/provider-facts",
+        _facts(recorded_on=(date.today() + timedelta(days=2)).isoformat()),
+        ["body", "recorded_on"],
+        id="facts-future-date",
+    ),
+    pytest.param(
+        "/v1/material-concerns", _concern(theme="morale"), ["body", "theme"], id="concern-bad-theme"
+    ),
+    pytest.param(
+        "/v1/material-concerns", _concern(summary=""), ["body", "summary"], id="concern-empty-summary"
+    ),
+    pytest.param(
+        "/v1/material-concerns",
+        _concern(provider="ZZZ99"),
+        ["body", "provider"],
+        id="concern-unknown-provider",
+    ),
+    pytest.param(
+        "/v1/material-concerns",
+        _concern(raised_on=(date.today() + timedelta(days=2)).isoformat()),
+        ["body", "raised_on"],
+        id="concern-future-date",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "loc"), BAD_WRITES)
+async def test_bad_facts_or_concern_is_rejected_and_changes_nothing(
+    ingest: tuple[TestClient, str], path: str, body: dict[str, Any], loc: list[Any]
+) -> None:
+    client, url = ingest
+    before = await _stored(url)
+    response = client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert loc in [error["loc"] for error in response.json()["detail"]]
+    assert await _stored(url) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [("/v1/provider-facts", _facts()), ("/v1/material-concerns", _concern())]
+)
+async def test_facts_and_concerns_are_stored_and_staged_once_per_key(
+    ingest: tuple[TestClient, str], path: str, body: dict[str, Any]
+) -> None:
+    client, url = ingest
+    before = await _stored(url)
+    headers = {"Idempotency-Key": f"key-{path}-{date.today()}"}
+    first = client.post(path, json=body, headers=headers)
+    again = client.post(path, json=body, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    after = await _stored(url)
+    assert after[2] == before[2] + 1  # one event staged in the outbox
+    assert sum(after[3:]) == sum(before[3:]) + 1
 
 
 async def test_malformed_json_is_rejected(ingest: tuple[TestClient, str]) -> None:
@@ -140,7 +255,7 @@ async def test_good_report_is_stored_and_staged_once(ingest: tuple[TestClient, s
     assert response.status_code == 202
     body = response.json()
     assert body["provider"] == "RJ1" and body["id"]
-    assert await _stored(url) == (before[0] + 1, before[1], before[2] + 1)
+    assert await _stored(url) == (before[0] + 1, before[1], before[2] + 1, *before[3:])
     fetched = client.get(f"/v1/exception-reports/{body['id']}")
     assert fetched.status_code == 200 and fetched.json()["summary"] == _report()["summary"]
 
