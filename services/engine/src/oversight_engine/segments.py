@@ -102,9 +102,13 @@ def _propose_scored(pack: FrameworkPack, position: Position) -> Proposal:
             f"Mean metric score {scores.mean:.2f} over {len(scores.metrics)} metrics gives segment {segment} "
             f"(upper bounds {', '.join(f'{b:.2f}' for b in scored.upper_bounds)}; {scored.source})"
         )
-        if scores.in_financial_deficit and segment < scored.deficit_floor_segment:
-            segment = scored.deficit_floor_segment
-            reasons.append(f"In financial deficit: no better than segment {segment} ({scored.source})")
+    # The floor holds even when no metric could be scored (a deficit given as a fact).
+    in_deficit = (
+        scores.in_financial_deficit if scores is not None else bool(position.facts.in_financial_deficit)
+    )
+    if in_deficit and segment < scored.deficit_floor_segment:
+        segment = scored.deficit_floor_segment
+        reasons.append(f"In financial deficit: no better than segment {segment} ({scored.source})")
     return Proposal(segment, segmentation.rule_for(segment), reasons)
 
 
