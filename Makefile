@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the platform) and `make test` (every test).
-.PHONY: run test lint typecheck artefacts bootstrap
+.PHONY: run test lint typecheck artefacts bootstrap bench
 
 bootstrap:
 	bash deploy/bootstrap.sh --with-postgres
@@ -22,3 +22,7 @@ typecheck:
 
 artefacts:
 	uv run --frozen python -m oversight_runtime.devtools artefacts
+
+# Engine throughput on one core (evaluations/second); a benchmark, not a test. Options: see the script.
+bench:
+	uv run --frozen python benchmarks/engine_throughput.py
