@@ -35,6 +35,12 @@ def run_evaluate(source: str, framework: str | None) -> int:
     except json.JSONDecodeError as error:
         print(f"oversight evaluate: {source} is not JSON: {error}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as error:  # JSON text is UTF-8 (RFC 8259)
+        print(
+            f"oversight evaluate: {source} is not JSON: not UTF-8 text ({error.reason} at byte {error.start})",
+            file=sys.stderr,
+        )
+        return 2
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(p) for p in problem["loc"]) or "(scenario)"
