@@ -19,16 +19,30 @@ from tests.support.platform import RunningPlatform, start_platform
 _database_names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a real Apache Kafka broker (KRaft, single node) on loopback."""
+def _broker(data_dir: Path) -> Iterator[str]:
     broker_module = load_deploy_module("deploy/kafka/broker.py")
     broker = broker_module.KafkaBroker()
-    broker.start(data_dir=tmp_path_factory.mktemp("kafka"))
+    broker.start(data_dir=data_dir)
     try:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real Apache Kafka broker (KRaft, single node) on loopback."""
+    yield from _broker(tmp_path_factory.mktemp("kafka"))
+
+
+@pytest.fixture(scope="session")
+def scored_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second real broker for the platform run under another framework pack.
+
+    Topic names and consumer groups do not depend on the pack, so two platforms on one broker
+    would share (and split) each other's events.
+    """
+    yield from _broker(tmp_path_factory.mktemp("kafka-scored"))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +77,24 @@ def platform(
     """All five services, each its own process with its own PostgreSQL database."""
     workdir: Path = tmp_path_factory.mktemp("platform")
     running = start_platform(kafka, new_database, workdir)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def scored_platform(
+    scored_kafka: str, new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    """ingest, metrics and segmentation with the 2025/26 scored pack as the active framework."""
+    running = start_platform(
+        scored_kafka,
+        new_database,
+        tmp_path_factory.mktemp("scored-platform"),
+        only=("ingest", "metrics", "segmentation"),
+        settings={"OVERSIGHT_FRAMEWORK": "nof-2025"},
+    )
     try:
         yield running
     finally:

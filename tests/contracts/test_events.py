@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 from uuid import uuid4
 
 import jsonschema
@@ -22,6 +23,8 @@ from oversight_contracts import (
     MaterialConcernRaisedData,
     MetricEvaluated,
     MetricEvaluatedData,
+    MetricScoresCalculated,
+    MetricScoresCalculatedData,
     ObservationValue,
     ProviderFactsRecorded,
     ProviderFactsRecordedData,
@@ -45,7 +48,12 @@ from oversight_contracts import (
 )
 from oversight_contracts.frameworks import Rating
 from oversight_contracts.scenario import CqcRatings, PathwayStep
-from oversight_runtime.devtools import generated_artefacts
+from oversight_runtime.devtools import (
+    changed_released_versions,
+    generated_artefacts,
+    read_released,
+    schema_fingerprint,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
@@ -219,6 +227,19 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
             decided_at=NOW,
         ),
     )
+    scores = MetricScoresCalculated.new(
+        source="metrics",
+        subject="RJ1",
+        cause=submission,
+        data=MetricScoresCalculatedData(
+            provider="RJ1",
+            framework="nof-2025",
+            metric_scores={"op_ae_4hr_pct": 3.1, "fin_ie_margin_pct": 2.0},
+            mean_score=2.55,
+            in_financial_deficit=False,
+            calculated_at=NOW,
+        ),
+    )
     return [
         report,
         submission,
@@ -227,6 +248,7 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         evaluated,
         trigger,
         cleared,
+        scores,
         need,
         resolved,
         proposed,
@@ -268,7 +290,7 @@ def test_a_type_of_another_version_is_refused() -> None:
 
 
 def test_effects_inherit_correlation_and_name_their_cause() -> None:
-    report, _, _, _, _, trigger, _, need, _, _, _, package = _examples()
+    report, _, _, _, _, trigger, _, _, need, _, _, _, package = _examples()
     assert report.causation_id is None
     assert trigger.causation_id == report.id and need.causation_id == trigger.id
     assert package.causation_id == need.id
@@ -286,6 +308,35 @@ def test_committed_artefacts_are_current() -> None:
     """JSON Schemas and AsyncAPI documents must be regenerated (`make artefacts`) with any change."""
     stale = [str(p) for p, text in generated_artefacts().items() if not p.exists() or p.read_text() != text]
     assert stale == []
+
+
+def test_every_event_type_is_recorded_as_released() -> None:
+    """``make artefacts`` records a new type's schema fingerprint in contracts/released.json."""
+    assert set(read_released()) == {e.event_type() for e in ALL_EVENTS}
+
+
+def test_released_versions_are_unchanged() -> None:
+    """A released type's schema stays as released; a change needs a new version (events.py)."""
+    assert changed_released_versions() == []
+
+
+def test_fingerprint_sees_what_a_consumer_sees() -> None:
+    """Prose and class names do not change a fingerprint; a field added to the wire does."""
+
+    class RenamedData(TriggerClearedData):
+        """Different words, the same wire shape."""
+
+    class Renamed(Envelope[RenamedData]):
+        type: Literal["trigger.cleared.v1"] = "trigger.cleared.v1"
+
+    class WiderData(TriggerClearedData):
+        note: str | None = None
+
+    class Wider(Envelope[WiderData]):
+        type: Literal["trigger.cleared.v1"] = "trigger.cleared.v1"
+
+    assert schema_fingerprint(Renamed) == schema_fingerprint(TriggerCleared)
+    assert schema_fingerprint(Wider) != schema_fingerprint(TriggerCleared)
 
 
 def test_asyncapi_documents_name_every_channel() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +24,21 @@ class RunningPlatform:
             process.stop()
 
 
-def start_platform(bootstrap: str, database_url: Callable[[str], str], workdir: Path) -> RunningPlatform:
+def start_platform(
+    bootstrap: str,
+    database_url: Callable[[str], str],
+    workdir: Path,
+    *,
+    only: tuple[str, ...] | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> RunningPlatform:
+    """Start the services (``only`` some of them) with extra ``OVERSIGHT_*`` settings."""
     trace_file = workdir / "spans.jsonl"
     processes: dict[str, ServiceProcess] = {}
     urls: dict[str, str] = {}
     for spec in SERVICES:
+        if only is not None and spec.name not in only:
+            continue
         urls[spec.name] = database_url(spec.name.replace("-", "_"))
         processes[spec.name] = ServiceProcess(
             spec=spec,
@@ -40,6 +50,7 @@ def start_platform(bootstrap: str, database_url: Callable[[str], str], workdir: 
                 "OVERSIGHT_RELAY_POLL_SECONDS": "0.5",
                 "OVERSIGHT_LAG_POLL_SECONDS": "1",
                 "OVERSIGHT_RETRY_BACKOFF_SECONDS": "0.05",
+                **(settings or {}),
             },
             log_path=workdir / f"{spec.name}.log",
         )

@@ -12,6 +12,7 @@ from oversight_contracts import (
     ExceptionReportReceived,
     ExceptionReportReceivedData,
     ObservationValue,
+    SegmentProposed,
     SubmissionReceived,
     SubmissionReceivedData,
     SupportNeedIdentified,
@@ -21,7 +22,7 @@ from oversight_contracts import (
     TriggerRaisedData,
 )
 from oversight_contracts.frameworks import UnknownFramework, load_pack
-from oversight_contracts.scenario import ProviderFacts, ScenarioExceptionReport, Trigger
+from oversight_contracts.scenario import MetricScores, ProviderFacts, ScenarioExceptionReport, Trigger
 from oversight_ingest import domain as ingest
 from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 from oversight_metrics import domain as metrics
@@ -34,6 +35,7 @@ from oversight_support_coordination import domain as support
 NOW = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 REGISTRY = load_registry()
 PACK = load_pack("nof-2019")
+SCORED_PACK = load_pack("nof-2025")
 
 
 def _report(
@@ -170,6 +172,24 @@ def test_only_new_triggers_are_raised_and_only_gone_ones_cleared() -> None:
     assert fresh.raised[0].causation_id == cause.id
 
 
+def test_scores_are_published_under_a_scored_framework_only_when_they_change() -> None:
+    # NOF 2025/26: each metric scored 1.00-4.00 on its latest month, then the mean
+    history = _history(
+        series={"op_ae_4hr_pct": {24320: 95.0, 24321: 61.0}, "fin_ie_margin_pct": {24321: -0.5}}
+    )
+    scores = metrics.evaluate_provider(history, SCORED_PACK, date(2026, 10, 5)).scores
+    assert scores is not None
+    first = metrics.scores_calculated(scores, None, SCORED_PACK, cause=_report(), now=NOW)
+    assert first is not None
+    assert first.data.framework == "nof-2025"
+    assert first.data.metric_scores == {"op_ae_4hr_pct": 4.0, "fin_ie_margin_pct": 2.5}
+    assert first.data.mean_score == 3.25
+    assert first.data.in_financial_deficit  # a negative margin is the deficit test
+    assert metrics.scores_calculated(scores, scores, SCORED_PACK, cause=_report(), now=NOW) is None
+    unscored = metrics.evaluate_provider(history, PACK, date(2026, 10, 5)).scores
+    assert metrics.scores_calculated(unscored, None, PACK, cause=_report(), now=NOW) is None
+
+
 def test_submission_gives_one_evaluation_per_value_with_its_indicator_reading() -> None:
     submission = SubmissionReceived.new(
         source="ingest",
@@ -281,6 +301,32 @@ def test_segment_proposal_follows_table_2_and_is_only_republished_on_change() ->
         now=NOW,
     )
     assert breach is not None and breach.data.proposed_segment == 3  # Table 2 segment 3
+
+
+def test_scored_proposal_follows_the_mean_score_and_the_deficit_floor() -> None:
+    cause = _trigger()
+
+    def propose(
+        mean: float, deficit: bool, latest: segmentation.LatestProposal | None = None
+    ) -> SegmentProposed | None:
+        scores = MetricScores(metrics={"op_ae_4hr_pct": mean}, mean=mean, in_financial_deficit=deficit)
+        return segmentation.propose_segment(
+            SCORED_PACK, [], ProviderFacts(), scores, latest=latest, proposal_id=uuid4(), cause=cause, now=NOW
+        )
+
+    def segment(mean: float, deficit: bool) -> int:
+        proposal = propose(mean, deficit)
+        assert proposal is not None
+        return proposal.data.proposed_segment
+
+    # cut-offs 1.50 / 2.50 / 3.50 (nof-2025 pack, chosen default); in deficit: no better than 3
+    assert [segment(m, False) for m in (1.2, 2.0, 3.2, 3.8)] == [1, 2, 3, 4]
+    assert segment(1.2, True) == 3
+    floored = propose(1.2, True)
+    assert floored is not None and any("deficit" in r for r in floored.data.rationale)
+    same = segmentation.LatestProposal(3, floored.data.decision_timing, frozenset(), 1.2)
+    assert propose(1.2, True, same) is None
+    assert propose(1.3, True, same) is not None  # a changed mean is stated in a new proposal
 
 
 def test_a_decision_names_an_unknown_segment_or_foreign_proposal() -> None:

@@ -1,7 +1,10 @@
 """Every event the services exchange, as versioned payload models.
 
-Adding an optional field is compatible; renaming, removing or retyping one is not and needs a
-new ``.v2`` type (with its own topic) published alongside the old one until consumers move.
+Payloads forbid unknown fields, so once a version has landed any change to its schema, even an
+added optional field, would make an existing consumer refuse the event. Such a change gets a new
+``.vN`` type with its own topic, and the old class stays here as released: consumers learn to
+read the new version first, then the producer switches. ``contracts/released.json`` holds the
+fingerprint of every released schema and a contract test keeps each one unchanged.
 """
 
 from __future__ import annotations
@@ -168,6 +171,23 @@ class TriggerCleared(Envelope[TriggerClearedData]):
     type: Literal["trigger.cleared.v1"] = "trigger.cleared.v1"
 
 
+class MetricScoresCalculatedData(Payload):
+    provider: OdsCode
+    framework: str
+    metric_scores: dict[MetricId, float] = Field(
+        description="Each scored metric's latest month, 1.00 best to 4.00 worst."
+    )
+    mean_score: float | None = Field(default=None, ge=1, le=4, description="None until a metric is scored.")
+    in_financial_deficit: bool
+    calculated_at: datetime
+
+
+class MetricScoresCalculated(Envelope[MetricScoresCalculatedData]):
+    """A provider's metric scores changed under a scored framework (NOF 2025/26); they set its segment."""
+
+    type: Literal["metric_scores.calculated.v1"] = "metric_scores.calculated.v1"
+
+
 # --- segmentation -----------------------------------------------------------------------------
 
 
@@ -272,6 +292,7 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     MetricEvaluated,
     TriggerRaised,
     TriggerCleared,
+    MetricScoresCalculated,
     SupportNeedIdentified,
     SupportNeedResolved,
     SegmentProposed,

@@ -8,6 +8,7 @@ is validated against these models when loaded, so a typo in a pack fails loudly,
 from __future__ import annotations
 
 from enum import StrEnum
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -119,7 +120,9 @@ class SpcRule(_Rule):
     limit_factor: float
     run_length: int
     trend_length: int
-    near_limit_fraction: float = Field(gt=0, lt=1)
+    #: "Close to the limit" starts this far from the mean towards the limit. Written as a fraction
+    #: (``"2/3"``) so the rule is exact: a decimal such as 0.6667 is not two-thirds.
+    near_limit_fraction: Fraction = Field(gt=0, lt=1)
     source: str
 
 

@@ -22,6 +22,8 @@ from oversight_contracts import (
     Envelope,
     MetricEvaluated,
     MetricEvaluatedData,
+    MetricScoresCalculated,
+    MetricScoresCalculatedData,
     SubmissionReceived,
     TriggerCleared,
     TriggerClearedData,
@@ -32,6 +34,7 @@ from oversight_contracts.frameworks import FrameworkPack
 from oversight_contracts.scenario import (
     Evaluation,
     MaterialConcern,
+    MetricScores,
     ProviderFacts,
     Scenario,
     ScenarioExceptionReport,
@@ -177,3 +180,32 @@ def evaluations_for_submission(
             )
         )
     return evaluations
+
+
+def scores_calculated(
+    scores: MetricScores | None,
+    last_published: MetricScores | None,
+    pack: FrameworkPack,
+    *,
+    cause: Envelope[Any],
+    now: datetime,
+) -> MetricScoresCalculated | None:
+    """Under a scored framework, the provider's scores when they differ from those last published.
+
+    Segmentation sets the segment from them (NOF 2025/26), so it hears of every change and no more.
+    """
+    if scores is None or scores == last_published:
+        return None
+    return MetricScoresCalculated.new(
+        source=SOURCE,
+        subject=cause.subject,
+        cause=cause,
+        data=MetricScoresCalculatedData(
+            provider=cause.subject,
+            framework=pack.id,
+            metric_scores=scores.metrics,
+            mean_score=scores.mean,
+            in_financial_deficit=scores.in_financial_deficit,
+            calculated_at=now,
+        ),
+    )

@@ -20,13 +20,14 @@ from oversight_contracts import (
     ProviderFactsRecorded,
     SubmissionReceived,
 )
-from oversight_contracts.scenario import MaterialConcern, ScenarioExceptionReport
+from oversight_contracts.scenario import MaterialConcern, MetricScores, ScenarioExceptionReport
 from oversight_metrics import domain
 from oversight_metrics.storage import (
     ExceptionReportSeen,
     MaterialConcernSeen,
     Observation,
     ProviderFactsRecord,
+    ProviderMetricScores,
     RaisedTrigger,
 )
 from oversight_runtime.handlers import EventHandlers
@@ -181,3 +182,31 @@ async def _reevaluate(
     for cleared in changes.cleared:
         open_rows[cleared.data.key].cleared_at = now
         uow.publish(cleared)
+    await _publish_scores(uow, evaluation.scores, cause, now)
+
+
+async def _publish_scores(
+    uow: UnitOfWork, scores: MetricScores | None, cause: Envelope[Any], now: datetime
+) -> None:
+    stored = await uow.session.get(ProviderMetricScores, cause.subject)
+    last = (
+        MetricScores(
+            metrics=stored.metric_scores,
+            mean=stored.mean_score,
+            in_financial_deficit=stored.in_financial_deficit,
+        )
+        if stored is not None and stored.framework == uow.framework.id
+        else None
+    )
+    event = domain.scores_calculated(scores, last, uow.framework, cause=cause, now=now)
+    if event is None:
+        return
+    if stored is None:
+        stored = ProviderMetricScores(provider=cause.subject, framework=uow.framework.id)
+        uow.session.add(stored)
+    stored.framework = event.data.framework
+    stored.metric_scores = dict(event.data.metric_scores)
+    stored.mean_score = event.data.mean_score
+    stored.in_financial_deficit = event.data.in_financial_deficit
+    stored.calculated_at = now
+    uow.publish(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import MetricEvaluated, TriggerCleared, TriggerRaised
+from oversight_contracts import MetricEvaluated, MetricScoresCalculated, TriggerCleared, TriggerRaised
 from oversight_metrics.api import router
 from oversight_metrics.handlers import handlers
 from oversight_runtime.service import OversightService
@@ -19,7 +19,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared],
+        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared, MetricScoresCalculated],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

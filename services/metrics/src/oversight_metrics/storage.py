@@ -77,4 +77,27 @@ class RaisedTrigger(SQLModel, table=True):
     cleared_at: datetime | None = timestamp(nullable=True)
 
 
-TABLES = (Observation, ProviderFactsRecord, ExceptionReportSeen, MaterialConcernSeen, RaisedTrigger)
+class ProviderMetricScores(SQLModel, table=True):
+    """The scores last published for a provider under a scored framework (NOF 2025/26).
+
+    Kept so that ``metric_scores.calculated`` is published only when the scores change.
+    """
+
+    __tablename__ = "provider_metric_scores"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    framework: str = Field(max_length=32)
+    metric_scores: dict[str, float] = Field(default_factory=dict, sa_type=JSON)
+    mean_score: float | None = None
+    in_financial_deficit: bool = False
+    calculated_at: datetime = timestamp()
+
+
+TABLES = (
+    Observation,
+    ProviderFactsRecord,
+    ExceptionReportSeen,
+    MaterialConcernSeen,
+    RaisedTrigger,
+    ProviderMetricScores,
+)

@@ -4,20 +4,27 @@
   scratch SQLite database brought to head first, so the revision holds only what changed.
 - ``artefacts [--check]``: write (or check) the generated contract artefacts: a JSON Schema per
   event type, the ``oversight evaluate`` input and output and the framework pack format, and an
-  AsyncAPI document per service. ``--check`` fails when they are stale.
+  AsyncAPI document per service. ``--check`` fails when they are stale. An event type is
+  recorded in ``contracts/released.json`` the first time artefacts are written for it; after that
+  its schema may not change (see ``oversight_contracts.events``): artefacts refuses, and says
+  which types need a new version instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+
+from oversight_contracts import Envelope
 
 
 def revision(package: str, message: str) -> None:
@@ -62,13 +69,77 @@ def generated_artefacts() -> dict[Path, str]:
     return files
 
 
+def wire_shape(schema: dict[str, Any]) -> Any:
+    """What a consumer's validation depends on: references inlined, titles and prose dropped.
+
+    Renaming a class or rewording a docstring changes the JSON Schema text but no consumer.
+    """
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items() if k not in {"title", "description", "$defs"}}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+def schema_fingerprint(event: type[Envelope[Any]]) -> str:
+    shape = json.dumps(wire_shape(event.model_json_schema()), sort_keys=True)
+    return hashlib.sha256(shape.encode()).hexdigest()
+
+
+def released_path() -> Path:
+    from oversight_runtime.platform import REPO_ROOT
+
+    return REPO_ROOT / "contracts" / "released.json"
+
+
+def read_released() -> dict[str, str]:
+    path = released_path()
+    return dict(json.loads(path.read_text("utf-8"))) if path.exists() else {}
+
+
+def changed_released_versions() -> list[str]:
+    """Event types whose schema differs from the one they were released with."""
+    from oversight_contracts import ALL_EVENTS
+
+    released = read_released()
+    return [
+        e.event_type()
+        for e in ALL_EVENTS
+        if e.event_type() in released and released[e.event_type()] != schema_fingerprint(e)
+    ]
+
+
 def _dump(document: object) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def artefacts(check: bool) -> int:
+    from oversight_contracts import ALL_EVENTS
+
+    if changed := changed_released_versions():
+        print(
+            "released event types changed; give the change a new version instead:",
+            *changed,
+            sep="\n  ",
+        )
+        return 1
+    files = generated_artefacts()
+    released = read_released()
+    files[released_path()] = _dump(
+        {
+            **released,
+            **{e.event_type(): schema_fingerprint(e) for e in ALL_EVENTS if e.event_type() not in released},
+        }
+    )
     stale = []
-    for path, text in generated_artefacts().items():
+    for path, text in files.items():
         current = path.read_text("utf-8") if path.exists() else None
         if current != text:
             stale.append(path)

@@ -30,7 +30,7 @@ from oversight_contracts import (
     TriggerRaised,
 )
 from oversight_contracts.frameworks import FrameworkPack
-from oversight_contracts.scenario import ProviderFacts, Trigger
+from oversight_contracts.scenario import MetricScores, ProviderFacts, Trigger
 from oversight_runtime.errors import Problem, Rejected
 
 SOURCE = "segmentation"
@@ -98,27 +98,31 @@ class LatestProposal:
     segment: int
     timing: str
     trigger_keys: frozenset[str]
+    mean_score: float | None = None
 
 
 def propose_segment(
     pack: FrameworkPack,
     active: Sequence[Trigger],
     facts: ProviderFacts,
+    scores: MetricScores | None = None,
     *,
     latest: LatestProposal | None,
     proposal_id: UUID,
     cause: Envelope[Any],
     now: datetime,
 ) -> SegmentProposed | None:
-    """A new proposal when the segment, its timing or the triggers behind it change; else None.
+    """A new proposal when the segment, its timing or what it rests on change; else None.
 
     The triggers count because the rationale and pathway name them: a proposal must not point
-    the trust at a trigger that has cleared, nor miss one just raised.
+    the trust at a trigger that has cleared, nor miss one just raised. Under a scored framework
+    the mean score is what it rests on, so a changed mean is stated in a new proposal.
     """
-    position = segments.Position(tuple(active), facts)
+    position = segments.Position(tuple(active), facts, scores)
     proposal = segments.propose(pack, position)
     timing = segments.decision_timing(pack, proposal, position, now.date())
-    if latest == LatestProposal(proposal.segment, timing.timing, frozenset(t.key for t in active)):
+    mean = scores.mean if scores is not None else None
+    if latest == LatestProposal(proposal.segment, timing.timing, frozenset(t.key for t in active), mean):
         return None
     return SegmentProposed.new(
         source=SOURCE,

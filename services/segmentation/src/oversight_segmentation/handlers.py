@@ -8,14 +8,22 @@ from uuid import uuid4
 
 from sqlmodel import col, select
 
-from oversight_contracts import Envelope, ProviderFactsRecorded, Theme, TriggerCleared, TriggerRaised
-from oversight_contracts.scenario import ProviderFacts, Trigger
+from oversight_contracts import (
+    Envelope,
+    MetricScoresCalculated,
+    ProviderFactsRecorded,
+    Theme,
+    TriggerCleared,
+    TriggerRaised,
+)
+from oversight_contracts.scenario import MetricScores, ProviderFacts, Trigger
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
 from oversight_segmentation.storage import (
     NeedTrigger,
     SegmentationFacts,
+    SegmentationScores,
     SegmentDecision,
     SegmentProposal,
     SupportNeed,
@@ -118,6 +126,31 @@ async def record_facts(uow: UnitOfWork, event: ProviderFactsRecorded) -> None:
     await propose_for(uow, event)
 
 
+@handlers.on(MetricScoresCalculated)
+async def record_scores(uow: UnitOfWork, event: MetricScoresCalculated) -> None:
+    """Under a scored framework the mean metric score sets the segment (NOF 2025/26)."""
+    uow.registry.provider(event.data.provider)
+    record = await uow.session.get(SegmentationScores, event.data.provider)
+    if record is None:
+        record = SegmentationScores(provider=event.data.provider, framework=event.data.framework)
+        uow.session.add(record)
+    record.framework = event.data.framework
+    record.metric_scores = dict(event.data.metric_scores)
+    record.mean_score = event.data.mean_score
+    record.in_financial_deficit = event.data.in_financial_deficit
+    await propose_for(uow, event)
+
+
+async def _scores(uow: UnitOfWork, provider: str) -> MetricScores | None:
+    """The provider's scores if they were calculated under the active framework."""
+    record = await uow.session.get(SegmentationScores, provider)
+    if record is None or record.framework != uow.framework.id:
+        return None
+    return MetricScores(
+        metrics=record.metric_scores, mean=record.mean_score, in_financial_deficit=record.in_financial_deficit
+    )
+
+
 async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
     """Re-run the segment rules for the provider; store and publish a changed proposal."""
     provider = cause.subject
@@ -156,12 +189,14 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
             .order_by(col(SegmentProposal.proposed_at).desc())
         )
     ).first()
+    scores = await _scores(uow, provider)
     proposed = domain.propose_segment(
         uow.framework,
         triggers,
         facts,
+        scores,
         latest=domain.LatestProposal(
-            latest.proposed_segment, latest.decision_timing, frozenset(latest.trigger_keys)
+            latest.proposed_segment, latest.decision_timing, frozenset(latest.trigger_keys), latest.mean_score
         )
         if latest
         else None,
@@ -181,6 +216,7 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
                 },
                 provider=provider,
                 review_date=proposed.data.review_date,
+                mean_score=scores.mean if scores is not None else None,
                 proposed_at=proposed.data.proposed_at,
             )
         )

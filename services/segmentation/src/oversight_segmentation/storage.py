@@ -55,6 +55,18 @@ class SegmentationFacts(SQLModel, table=True):
     facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class SegmentationScores(SQLModel, table=True):
+    """A provider's metric scores under a scored framework (NOF 2025/26), as metrics last sent them."""
+
+    __tablename__ = "segmentation_scores"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    framework: str = Field(max_length=32)
+    metric_scores: dict[str, float] = Field(default_factory=dict, sa_type=JSON)
+    mean_score: float | None = None
+    in_financial_deficit: bool = False
+
+
 class SegmentProposal(SQLModel, table=True):
     """What the rules proposed, with the reasons and the pathway out; never a decision."""
 
@@ -72,6 +84,8 @@ class SegmentProposal(SQLModel, table=True):
     trigger_keys: list[str] = Field(sa_type=JSON)
     rationale: list[str] = Field(sa_type=JSON)
     pathway: list[dict[str, Any]] = Field(sa_type=JSON)
+    #: The mean metric score the proposal rests on (scored frameworks only).
+    mean_score: float | None = None
     proposed_at: datetime = timestamp()
 
 
@@ -91,4 +105,4 @@ class SegmentDecision(SQLModel, table=True):
     decided_at: datetime = timestamp()
 
 
-TABLES = (SupportNeed, NeedTrigger, SegmentationFacts, SegmentProposal, SegmentDecision)
+TABLES = (SupportNeed, NeedTrigger, SegmentationFacts, SegmentationScores, SegmentProposal, SegmentDecision)

@@ -1,0 +1,117 @@
+"""The 2025/26 scored pack as the active framework, over a real broker of its own.
+
+ingest -> submission.received -> metrics scores every metric 1.00-4.00 and publishes
+metric_scores.calculated -> segmentation proposes the segment the mean score gives, held at 3 or
+below while the provider is in deficit (NOF 2025/26; cut-offs are the pack's chosen defaults).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from oversight_contracts import MetricScoresCalculated, SegmentProposed
+from tests.support.kafka_io import eventually, read_topic
+from tests.support.platform import RunningPlatform
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+PROVIDER = "RJ1"
+
+
+def _months_ago(n: int) -> str:
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - n
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: str, **values: float) -> None:
+    response = await client.post(
+        f"{platform.url('ingest')}/v1/submissions",
+        json={
+            "provider": PROVIDER,
+            "period": period,
+            "observations": [{"metric": m, "value": v} for m, v in values.items()],
+            "submitted_by": "Performance team",
+        },
+    )
+    assert response.status_code == 202, response.text
+
+
+async def _events(kafka: str, event_type: Any) -> list[Any]:
+    return [event_type.model_validate_json(r.value) for r in await read_topic(kafka, event_type.topic())]
+
+
+async def _proposal_with(kafka: str, segment: int, after: int) -> SegmentProposed:
+    """The first proposal after the ``after`` earlier ones, once it gives ``segment``."""
+
+    async def found() -> list[SegmentProposed]:
+        later = (await _events(kafka, SegmentProposed))[after:]
+        return [p for p in later if p.data.proposed_segment == segment]
+
+    proposals: list[SegmentProposed] = await eventually(found)
+    return proposals[0]
+
+
+async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
+    scored_platform: RunningPlatform, scored_kafka: str
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        # A&E at 61% and RTT at 38% score 4.00 (the worst of their bands); a 1.5% surplus scores 1.00.
+        await _submit(
+            client,
+            scored_platform,
+            _months_ago(2),
+            op_ae_4hr_pct=61.0,
+            op_rtt_18wk_pct=38.0,
+            fin_ie_margin_pct=1.5,
+        )
+
+        async def scored() -> list[MetricScoresCalculated]:
+            return await _events(scored_kafka, MetricScoresCalculated)
+
+        [scores] = await eventually(scored)
+        assert scores.data.framework == "nof-2025"
+        assert scores.data.metric_scores == {
+            "op_ae_4hr_pct": 4.0,
+            "op_rtt_18wk_pct": 4.0,
+            "fin_ie_margin_pct": 1.0,
+        }
+        assert scores.data.mean_score == 3.0 and not scores.data.in_financial_deficit
+        weak = await _proposal_with(scored_kafka, 3, after=0)
+        assert weak.data.framework == "nof-2025"
+        assert any("Mean metric score 3.00" in line for line in weak.data.rationale)
+
+        # Every standard met, but a 0.5% deficit: the mean gives segment 1, the deficit floor 3.
+        seen = len(await _events(scored_kafka, SegmentProposed))
+        await _submit(
+            client,
+            scored_platform,
+            _months_ago(1),
+            op_ae_4hr_pct=95.0,
+            op_rtt_18wk_pct=92.0,
+            fin_ie_margin_pct=-0.5,
+        )
+        floored = await _proposal_with(scored_kafka, 3, after=seen)
+        assert any("deficit" in line for line in floored.data.rationale)
+        latest = (await _events(scored_kafka, MetricScoresCalculated))[-1]
+        assert latest.data.in_financial_deficit and latest.data.mean_score == 1.5
+
+        # Back in surplus: segment 1, and the shared page shows it.
+        seen = len(await _events(scored_kafka, SegmentProposed))
+        await _submit(
+            client,
+            scored_platform,
+            _months_ago(0),
+            op_ae_4hr_pct=95.5,
+            op_rtt_18wk_pct=92.5,
+            fin_ie_margin_pct=1.2,
+        )
+        recovered = await _proposal_with(scored_kafka, 1, after=seen)
+        segments = (
+            await client.get(f"{scored_platform.url('segmentation')}/v1/providers/{PROVIDER}/segments")
+        ).json()
+        assert str(recovered.data.proposal_id) in str(segments)
