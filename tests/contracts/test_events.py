@@ -45,6 +45,8 @@ from oversight_contracts import (
     TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
+    TriggerReviewDue,
+    TriggerReviewDueData,
 )
 from oversight_contracts.frameworks import Rating
 from oversight_contracts.scenario import CqcRatings, PathwayStep
@@ -240,6 +242,11 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
             calculated_at=NOW,
         ),
     )
+    review = TriggerReviewDue.new(
+        source="metrics",
+        subject="RJ1",
+        data=TriggerReviewDueData(provider="RJ1", review_date=date(2026, 10, 5), reason="a month has turned"),
+    )
     return [
         report,
         submission,
@@ -248,6 +255,7 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         evaluated,
         trigger,
         cleared,
+        review,
         scores,
         need,
         resolved,
@@ -290,7 +298,7 @@ def test_a_type_of_another_version_is_refused() -> None:
 
 
 def test_effects_inherit_correlation_and_name_their_cause() -> None:
-    report, _, _, _, _, trigger, _, _, need, _, _, _, package = _examples()
+    report, _, _, _, _, trigger, _, _, _, need, _, _, _, package = _examples()
     assert report.causation_id is None
     assert trigger.causation_id == report.id and need.causation_id == trigger.id
     assert package.causation_id == need.id

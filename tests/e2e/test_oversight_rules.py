@@ -21,6 +21,7 @@ from oversight_contracts import (
     SupportNeedResolved,
     TriggerCleared,
     TriggerRaised,
+    TriggerReviewDue,
 )
 from tests.support.db import count
 from tests.support.kafka_io import eventually, read_topic
@@ -76,6 +77,21 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         [trigger] = await eventually(raised)
         assert trigger.data.theme.value == "operational_performance"
         assert "para 48" in trigger.data.framework_paragraph
+
+        # With a trigger open, the daily trigger review reaches metrics through the broker.
+        async def reviews() -> list[TriggerReviewDue]:
+            return await _events(kafka, TriggerReviewDue)
+
+        review = (await eventually(reviews))[0]
+        assert review.data.provider == PROVIDER
+
+        async def review_applied() -> int:
+            return await count(
+                platform.database_urls["metrics"],
+                f"SELECT count(*) FROM processed_event WHERE event_id = '{review.id}'",
+            )
+
+        await eventually(review_applied)
 
         async def proposed() -> list[SegmentProposed]:
             return await _events(kafka, SegmentProposed)

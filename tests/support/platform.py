@@ -50,6 +50,7 @@ def start_platform(
                 "OVERSIGHT_RELAY_POLL_SECONDS": "0.5",
                 "OVERSIGHT_LAG_POLL_SECONDS": "1",
                 "OVERSIGHT_RETRY_BACKOFF_SECONDS": "0.05",
+                "OVERSIGHT_PERIODIC_JOB_SECONDS": "2",
                 **(settings or {}),
             },
             log_path=workdir / f"{spec.name}.log",

@@ -39,6 +39,8 @@ from oversight_contracts.events import (
     TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
+    TriggerReviewDue,
+    TriggerReviewDueData,
 )
 
 __all__ = [
@@ -80,4 +82,6 @@ __all__ = [
     "TriggerClearedData",
     "TriggerRaised",
     "TriggerRaisedData",
+    "TriggerReviewDue",
+    "TriggerReviewDueData",
 ]

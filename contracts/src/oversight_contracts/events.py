@@ -171,6 +171,23 @@ class TriggerCleared(Envelope[TriggerClearedData]):
     type: Literal["trigger.cleared.v1"] = "trigger.cleared.v1"
 
 
+class TriggerReviewDueData(Payload):
+    provider: OdsCode
+    review_date: date
+    reason: str = Field(min_length=1)
+
+
+class TriggerReviewDue(Envelope[TriggerReviewDueData]):
+    """Time has passed for a provider with open triggers: re-read them (metrics to itself).
+
+    Triggers that clear after months without a new report or concern (paras 21, 37) clear by the
+    calendar, not by an arriving event. Going through the provider's own partition keeps the
+    re-reading in order with its other events.
+    """
+
+    type: Literal["trigger_review.due.v1"] = "trigger_review.due.v1"
+
+
 class MetricScoresCalculatedData(Payload):
     provider: OdsCode
     framework: str
@@ -292,6 +309,7 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     MetricEvaluated,
     TriggerRaised,
     TriggerCleared,
+    TriggerReviewDue,
     MetricScoresCalculated,
     SupportNeedIdentified,
     SupportNeedResolved,

@@ -29,6 +29,8 @@ from oversight_contracts import (
     TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
+    TriggerReviewDue,
+    TriggerReviewDueData,
 )
 from oversight_contracts.frameworks import FrameworkPack
 from oversight_contracts.scenario import (
@@ -209,3 +211,25 @@ def scores_calculated(
             calculated_at=now,
         ),
     )
+
+
+def reviews_due(
+    with_open_triggers: Iterable[str], already_scheduled: Iterable[str], today: date
+) -> list[TriggerReviewDue]:
+    """One review a day for each provider with an open trigger not yet reviewed today.
+
+    Only open triggers can clear by the calendar; a provider with none has nothing to review.
+    """
+    done = set(already_scheduled)
+    return [
+        TriggerReviewDue.new(
+            source=SOURCE,
+            subject=provider,
+            data=TriggerReviewDueData(
+                provider=provider,
+                review_date=today,
+                reason="open triggers re-read as the calendar moves on (paras 21, 37: clearing after quiet months)",
+            ),
+        )
+        for provider in sorted(set(with_open_triggers) - done)
+    ]

@@ -19,6 +19,7 @@ from oversight_contracts import (
     MaterialConcernRaised,
     ProviderFactsRecorded,
     SubmissionReceived,
+    TriggerReviewDue,
 )
 from oversight_contracts.scenario import MaterialConcern, MetricScores, ScenarioExceptionReport
 from oversight_metrics import domain
@@ -29,8 +30,10 @@ from oversight_metrics.storage import (
     ProviderFactsRecord,
     ProviderMetricScores,
     RaisedTrigger,
+    TriggerReviewScheduled,
 )
 from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.periodic import PeriodicJob
 from oversight_runtime.unit_of_work import UnitOfWork
 
 handlers = EventHandlers()
@@ -127,6 +130,32 @@ async def record_provider_facts(uow: UnitOfWork, event: ProviderFactsRecorded) -
         record.updated_at = datetime.now(UTC)
     await uow.session.flush()
     await _reevaluate(uow, event)
+
+
+@handlers.on(TriggerReviewDue)
+async def review_triggers(uow: UnitOfWork, event: TriggerReviewDue) -> None:
+    """Re-read the provider's triggers today: some clear after quiet months, with no event."""
+    uow.registry.provider(event.data.provider)
+    await _reevaluate(uow, event)
+
+
+async def schedule_trigger_reviews(uow: UnitOfWork) -> int:
+    """Publish today's review for each provider with open triggers (once a day each)."""
+    today = datetime.now(UTC).date()
+    open_providers = await uow.session.exec(
+        select(RaisedTrigger.provider).where(col(RaisedTrigger.cleared_at).is_(None)).distinct()
+    )
+    scheduled = await uow.session.exec(
+        select(TriggerReviewScheduled.provider).where(TriggerReviewScheduled.review_date == today)
+    )
+    due = domain.reviews_due(open_providers, scheduled, today)
+    for review in due:
+        uow.session.add(TriggerReviewScheduled(provider=review.data.provider, review_date=today))
+        uow.publish(review)
+    return len(due)
+
+
+jobs = [PeriodicJob("trigger-review-sweep", schedule_trigger_reviews)]
 
 
 async def _history(uow: UnitOfWork, provider: str) -> domain.ProviderHistory:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import MetricEvaluated, MetricScoresCalculated, TriggerCleared, TriggerRaised
+from oversight_contracts import (
+    MetricEvaluated,
+    MetricScoresCalculated,
+    TriggerCleared,
+    TriggerRaised,
+    TriggerReviewDue,
+)
 from oversight_metrics.api import router
-from oversight_metrics.handlers import handlers
+from oversight_metrics.handlers import handlers, jobs
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 
@@ -19,7 +25,8 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared, MetricScoresCalculated],
+        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared, MetricScoresCalculated, TriggerReviewDue],
+        jobs=jobs,
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

@@ -93,6 +93,16 @@ class ProviderMetricScores(SQLModel, table=True):
     calculated_at: datetime = timestamp()
 
 
+class TriggerReviewScheduled(SQLModel, table=True):
+    """A provider's daily trigger review, once scheduled; the key stops a second one that day."""
+
+    __tablename__ = "trigger_review_scheduled"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    review_date: date = Field(primary_key=True)
+    scheduled_at: datetime = timestamp()
+
+
 TABLES = (
     Observation,
     ProviderFactsRecord,
@@ -100,4 +110,5 @@ TABLES = (
     MaterialConcernSeen,
     RaisedTrigger,
     ProviderMetricScores,
+    TriggerReviewScheduled,
 )

@@ -44,6 +44,7 @@ from oversight_runtime.handlers import (
 )
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.outbox import OutboxRelay
+from oversight_runtime.periodic import PeriodicJob, run_periodically
 from oversight_runtime.reference import UnknownOrganisation, load_registry
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
@@ -71,6 +72,7 @@ class OversightService:
         api: APIRouter | None = None,
         handlers: EventHandlers | None = None,
         publishes: Sequence[type[Envelope[Any]]] = (),
+        jobs: Sequence[PeriodicJob] = (),
         description: str = "",
         settings: ServiceSettings | None = None,
     ) -> None:
@@ -103,6 +105,7 @@ class OversightService:
             logger=logging.getLogger(f"oversight.{name}.broker"),
         )
         self.handlers = handlers or EventHandlers()
+        self.jobs = tuple(jobs)
         self.consumed_topics = [r.event_type.topic() for r in self.handlers.registrations]
         for registration in self.handlers.registrations:
             self._subscribe(registration)
@@ -192,6 +195,12 @@ class OversightService:
         await ensure_topics(self.settings.kafka_bootstrap_servers, self._topics())
         await self.broker.start()
         tasks = [asyncio.create_task(self.relay.run_forever(), name="outbox-relay")]
+        tasks += [
+            asyncio.create_task(
+                run_periodically(job, self.unit_of_work, self.settings.periodic_job_seconds), name=job.name
+            )
+            for job in self.jobs
+        ]
         if self.consumed_topics:
             tasks.append(
                 asyncio.create_task(

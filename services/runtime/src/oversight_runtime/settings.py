@@ -45,6 +45,8 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: float = Field(default=0.2, ge=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     lag_poll_seconds: float = Field(default=5.0, gt=0)
+    #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
+    periodic_job_seconds: float = Field(default=600.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

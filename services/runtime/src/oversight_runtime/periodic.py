@@ -1,0 +1,42 @@
+"""Work a service does on a timer rather than because an event arrived.
+
+A job runs in a unit of work like any handler, so what it publishes goes through the outbox; it
+should only *publish* (e.g. "a review is due") and leave the effect to a handler, which then runs
+in order with the provider's other events instead of racing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from oversight_runtime.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    #: Does one round of the job; returns how many things it did (for the log).
+    run: Callable[[UnitOfWork], Awaitable[int]]
+
+
+async def run_periodically(
+    job: PeriodicJob,
+    unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
+    interval_seconds: float,
+) -> None:
+    """Run the job now and then every interval; a failed round is logged and tried next time."""
+    while True:
+        try:
+            async with unit_of_work() as uow:
+                done = await job.run(uow)
+            if done:
+                log.info("periodic job %s did %d", job.name, done)
+        except Exception:
+            log.exception("periodic job %s failed; trying again in %ss", job.name, interval_seconds)
+        await asyncio.sleep(interval_seconds)
