@@ -239,12 +239,12 @@ BAD_INPUT = [
     ),
     pytest.param(
         _with(observation={"period": "2026-13"}),
-        ["observations.0.period", "pattern"],
+        ["observations.0.period", "pattern", '"2026-13"'],
         id="malformed period 2026-13",
     ),
     pytest.param(
         _with(observation={"period": "2026-1"}),
-        ["observations.0.period"],
+        ["observations.0.period", '"2026-1"'],
         id="malformed period 2026-1",
     ),
     pytest.param(
@@ -258,7 +258,7 @@ BAD_INPUT = [
         id="truncated JSON",
     ),
     pytest.param("framework: nof-2019\n", ["is not JSON"], id="YAML, not JSON"),
-    pytest.param(_with(as_of="23/11/2026"), ["as_of"], id="malformed as_of date"),
+    pytest.param(_with(as_of="23/11/2026"), ["as_of", '"23/11/2026"'], id="malformed as_of date"),
     pytest.param(
         _with(observation={"metric": "op_ae_4hr_pct", "value": 140}),
         ["observations[0]", "op_ae_4hr_pct", "above the largest possible value 100"],
@@ -266,7 +266,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         _with(facts={"current_segment": 7}),
-        ["facts.current_segment"],
+        ["facts.current_segment", "(got 7)"],
         id="segment out of range",
     ),
     pytest.param(_with(colour="blue"), ["colour"], id="unknown field"),
@@ -285,6 +285,77 @@ def test_bad_input_exits_non_zero_naming_the_problem(tmp_path: Path, content: st
     for fragment in named:
         assert fragment in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-00", "2026-1", "26-10", "2026/10", "October 2026", ""])
+def test_a_malformed_period_is_refused_naming_the_field_and_the_value(tmp_path: Path, period: str) -> None:
+    """The fourth observation's period is bad: exit 2, and stderr says which field and what it was."""
+    document = _valid()
+    document["observations"][3]["period"] = period
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(document))
+    result = run(str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("oversight evaluate: observations.3.period: ")
+    assert line.endswith(f'(got "{period}")')
+    assert "Traceback" not in result.stderr
+
+
+def test_a_long_bad_value_is_cut_short(tmp_path: Path) -> None:
+    document = _valid()
+    document["observations"][0]["period"] = "2026-" + "1" * 200
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(document))
+    result = run(str(path))
+    assert result.returncode == 2
+    assert '(got "2026-111' in result.stderr and "1...)" in result.stderr
+    assert len(result.stderr.splitlines()[0]) < 200
+
+
+BIGGEST = 1.7976931348623157e308  # the largest float
+
+
+def test_values_near_the_largest_float_evaluate_to_json(tmp_path: Path) -> None:
+    """Metrics with no maximum may carry 1e308-ish values: exit 0 and valid JSON, not a traceback.
+
+    By hand: C. difficile 1e307/1.1e307 then 1.7e308 is above its upper limit (6.0e307) and lower
+    is better; teamwork at the largest float for 12 months then 0 is below its lower limit (0.70 of
+    it) and higher is better; category 2 ambulance response, 1e307/1.1e307 minutes then 1.7e308,
+    fails its 18-minute standard every month and ends beyond its upper limit.
+    """
+    document = _valid()
+    huge = {
+        "q_c_diff_cases": [1e307, 1.1e307] * 6 + [1.7e308],
+        "lead_teamwork_score": [BIGGEST] * 12 + [0.0],
+        "op_amb_cat2_mean_min": [1e307, 1.1e307] * 6 + [1.7e308],
+    }
+    months = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(13)]  # 2025-10 to 2026-10
+    assert months[0] == "2025-10" and months[-1] == "2026-10"
+    document["observations"] = [o for o in document["observations"] if o["metric"] not in huge] + [
+        {"metric": metric, "period": period, "value": value}
+        for metric, values in huge.items()
+        for period, value in zip(months, values, strict=True)
+    ]
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document))
+    result = evaluate_file(path)
+    keys = {t["key"] for t in result["triggers"]}
+    assert {
+        "quality_indicator_concern:q_c_diff_cases",
+        "organisational_health_concern:lead_teamwork_score",
+        "operational_standard_failed:op_amb_cat2_mean_min",
+        "operational_deterioration:op_amb_cat2_mean_min",
+    } <= keys
+    assert result["proposed_segment"] == 2
+    evidence = {t["key"]: t["evidence"] for t in result["triggers"]}
+    for key in (
+        "quality_indicator_concern:q_c_diff_cases",
+        "organisational_health_concern:lead_teamwork_score",
+    ):
+        assert "a point beyond the process limit" in evidence[key]
+        assert "nan" not in evidence[key].replace(",", " ").split()
 
 
 def test_a_file_that_is_not_utf8_exits_non_zero_naming_the_problem(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Properties of the nof-2019 finance score (paras 40-41) and segment rules (Table 2, para 31).
+"""Properties of the nof-2019 finance score (paras 40-41) and segment rules (Table 2, para 31),
+and of any evaluation whatever the size of a metric's values.
 
 Hypothesis draws finance returns, facts and triggers; each property is a sentence of the
 framework that must hold for every draw, not only for the worked cases in test_rules_nof2019.
@@ -19,6 +20,7 @@ from oversight_contracts.codes import ExceptionReportCategory, Theme
 from oversight_contracts.frameworks import Direction, Rating, load_pack
 from oversight_contracts.scenario import (
     CqcRatings,
+    Evaluation,
     FinanceScore,
     Observation,
     ProviderFacts,
@@ -249,10 +251,13 @@ def test_timing_follows_earned_autonomy(position: engine_segments.Position, as_o
     waits = position.facts.current_segment == 1 and proposal.segment != 1 and not concern
     assert (timing.timing == "next_quarterly_review") == waits
     if waits:
+        review_days = {(1, 1), (4, 1), (7, 1), (10, 1)}
         assert timing.review_date is not None
-        assert timing.review_date > as_of
-        assert (timing.review_date.month, timing.review_date.day) in {(1, 1), (4, 1), (7, 1), (10, 1)}
-        assert (timing.review_date - as_of).days <= 92
+        assert timing.review_date >= as_of
+        assert (timing.review_date.month, timing.review_date.day) in review_days
+        assert (timing.review_date - as_of).days < 92
+        # on a review day, that day's review; otherwise the first one after it
+        assert (timing.review_date == as_of) == ((as_of.month, as_of.day) in review_days)
     else:
         assert timing.review_date is None
 
@@ -312,3 +317,48 @@ def test_every_evaluation_is_consistent(case: Scenario) -> None:
     if result.finance_score is not None and case.facts.special_measures in ("finance", "both"):
         assert result.finance_score.overall == 4
     assert (result.review_date is None) == (result.decision_timing == "immediate")
+
+
+# --- values as large as a float can be --------------------------------------------------------
+
+#: Every metric watched with SPC that has no maximum, in either pack: (framework, metric).
+UNBOUNDED_SPC = [
+    (pack_id, metric)
+    for pack_id in ("nof-2019", "nof-2025")
+    for metric, rule in load_pack(pack_id).metrics.items()
+    if rule.spc and rule.maximum is None
+]
+
+
+@st.composite
+def huge_series(draw: st.DrawFn) -> Scenario:
+    framework, metric = draw(st.sampled_from(UNBOUNDED_SPC))
+    rule = load_pack(framework).metrics[metric]
+    low = rule.minimum if rule.minimum is not None else -1.7976931348623157e308
+    # Mostly values within a few powers of ten of the largest float, with some ordinary ones.
+    value = st.one_of(
+        st.floats(min_value=max(low, 1e300), allow_nan=False, allow_infinity=False),
+        st.floats(min_value=low, allow_nan=False, allow_infinity=False),
+    )
+    values = draw(st.lists(value, min_size=12, max_size=15))
+    return Scenario(
+        framework=framework,
+        as_of=date(2026, 11, 23),
+        provider=PROVIDER,
+        observations=[
+            Observation(metric=metric, period=f"{(MONTH - i) // 12:04d}-{(MONTH - i) % 12 + 1:02d}", value=v)
+            for i, v in enumerate(reversed(values))
+        ],
+        facts=NEUTRAL.model_copy(update={"current_segment": 1}),
+    )
+
+
+@given(case=huge_series())
+def test_values_up_to_the_largest_float_give_a_valid_evaluation(case: Scenario) -> None:
+    """A metric with no maximum (minutes, counts, ratios, scores) may carry any finite value:
+    the evaluation is made, serialises to JSON and reads back as the same valid evaluation."""
+    result = evaluate(case)
+    assert result.proposed_segment in (1, 2, 3, 4, 5)
+    assert Evaluation.model_validate_json(result.model_dump_json()) == result
+    for trigger in result.triggers:
+        assert "nan" not in trigger.evidence.replace(",", " ").split()

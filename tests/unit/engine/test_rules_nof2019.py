@@ -1426,6 +1426,37 @@ TIMING_CASES = [
     pytest.param(
         "para 31",
         scenario(
+            facts=ProviderFacts(current_segment=1, seven_day_standards_met=False), as_of=date(2026, 10, 1)
+        ),
+        2,
+        "next_quarterly_review",
+        date(2026, 10, 1),
+        "is decided at today's quarterly review on 2026-10-01",
+        id="para 31: on the review day (1 October) the change is decided at that day's review",
+    ),
+    pytest.param(
+        "para 31",
+        scenario(facts=ProviderFacts(current_segment=1, cqc=CqcRatings(well_led=RI)), as_of=date(2027, 1, 1)),
+        2,
+        "next_quarterly_review",
+        date(2027, 1, 1),
+        "is decided at today's quarterly review on 2027-01-01",
+        id="para 31: on 1 January the change is decided at that day's review, not April's",
+    ),
+    pytest.param(
+        "para 31",
+        scenario(
+            facts=ProviderFacts(current_segment=1, seven_day_standards_met=False), as_of=date(2026, 10, 2)
+        ),
+        2,
+        "next_quarterly_review",
+        date(2027, 1, 1),
+        "waits for the quarterly review on 2027-01-01",
+        id="para 31: the day after a review day waits for the next quarter's review",
+    ),
+    pytest.param(
+        "para 31",
+        scenario(
             facts=ProviderFacts(current_segment=1, seven_day_standards_met=False, licence="suspected_breach")
         ),
         3,
@@ -1526,13 +1557,24 @@ def test_decision_timing_for_segment_1_providers(
         assert source in timing_lines[0]
 
 
-def test_next_review_is_the_first_review_month_strictly_after() -> None:
+def test_next_review_is_the_first_review_day_on_or_after() -> None:
     """Source: para 31 (quarterly segmentation decisions for segment 1; months 1, 4, 7, 10)."""
     months = [1, 4, 7, 10]
     assert engine_segments.next_review(date(2026, 1, 15), months) == date(2026, 4, 1)
     assert engine_segments.next_review(date(2026, 3, 31), months) == date(2026, 4, 1)
     assert engine_segments.next_review(date(2026, 9, 30), months) == date(2026, 10, 1)
     assert engine_segments.next_review(date(2026, 10, 2), months) == date(2027, 1, 1)
+    assert engine_segments.next_review(date(2026, 12, 31), months) == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "review_day",
+    [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1)],
+    ids=lambda d: f"para 31: {d:%d %B}",
+)
+def test_on_a_review_day_the_review_is_that_day(review_day: date) -> None:
+    """Para 31: a change proposed on a quarterly review day is decided at that day's review."""
+    assert engine_segments.next_review(review_day, [1, 4, 7, 10]) == review_day
 
 
 # --- pathway: each step says which segment the same rules would then propose -------------------

@@ -1,7 +1,8 @@
 """``oversight evaluate SCENARIO``: run the services' engine on a scenario file, print JSON.
 
 Exit status 0 with the evaluation on stdout; 2 with one line per problem on stderr when the
-scenario is not valid (malformed JSON, a field out of shape, an unknown metric or framework).
+scenario is not valid (malformed JSON, a field out of shape, an unknown metric or framework),
+each naming the field and the bad value, e.g. ``observations.0.period: ... (got "2026-13")``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,6 +22,19 @@ from oversight_engine.evaluate import ScenarioError, evaluate
 
 def _read(source: str) -> str:
     return sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
+
+
+def _got(problem: Mapping[str, object]) -> str:
+    """`` (got <the bad value>)`` for a bad value given in the file, as JSON; else nothing.
+
+    Not for a missing field (its input is the enclosing object) or an object or list (too long to
+    echo usefully); a long string is cut short.
+    """
+    value = problem.get("input")
+    if problem["type"] == "missing" or isinstance(value, dict | list):
+        return ""
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return f" (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
 
 
 def run_evaluate(source: str, framework: str | None) -> int:
@@ -44,7 +59,7 @@ def run_evaluate(source: str, framework: str | None) -> int:
     except ValidationError as error:
         for problem in error.errors():
             where = ".".join(str(p) for p in problem["loc"]) or "(scenario)"
-            print(f"oversight evaluate: {where}: {problem['msg']}", file=sys.stderr)
+            print(f"oversight evaluate: {where}: {problem['msg']}{_got(problem)}", file=sys.stderr)
         return 2
     except ScenarioError as error:
         print(f"oversight evaluate: {error}", file=sys.stderr)

@@ -29,7 +29,10 @@ def build_series(scenario: Scenario, pack: FrameworkPack) -> dict[str, dict[int,
             )
         if (problem := pack.metrics[observation.metric].out_of_bounds(observation.value)) is not None:
             raise ScenarioError(f"observations[{i}]: {observation.metric} {problem}")
-        month = month_index(observation.period)
+        try:
+            month = month_index(observation.period)
+        except ValueError as error:  # a scenario built without validation
+            raise ScenarioError(f"observations[{i}].period: {error}") from error
         if (observation.metric, month) in seen:
             raise ScenarioError(
                 f"observations[{i}]: a second value for {observation.metric} in {observation.period}"

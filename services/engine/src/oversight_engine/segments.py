@@ -123,6 +123,9 @@ class Timing:
 
 
 def decision_timing(pack: FrameworkPack, proposal: Proposal, position: Position, as_of: date) -> Timing:
+    """Para 31: a segment-1 provider's change of segment waits for the quarterly review, unless
+    there is cause for concern. ``next_quarterly_review`` names the first review on or after
+    ``as_of``: on a review day, that day's review (``review_date`` is ``as_of``)."""
     review = pack.segmentation.quarterly_review
     current = position.facts.current_segment
     if review is None or current != review.segment or proposal.segment == current:
@@ -138,21 +141,26 @@ def decision_timing(pack: FrameworkPack, proposal: Proposal, position: Position,
             f"decide now rather than at the quarterly review ({review.source})",
         )
     review_date = next_review(as_of, review.review_months)
+    waits = "is decided at today's" if review_date == as_of else "waits for the"
     return Timing(
         "next_quarterly_review",
         review_date,
-        f"Segment {current} provider with no cause for concern: a change of segment waits for the "
+        f"Segment {current} provider with no cause for concern: a change of segment {waits} "
         f"quarterly review on {review_date} ({review.source})",
     )
 
 
 def next_review(as_of: date, review_months: Sequence[int]) -> date:
-    """The first review month's first day strictly after ``as_of``."""
+    """The first review day (a review month's first day) on or after ``as_of``.
+
+    On a review day itself that day's review is the one: a change proposed on 1 October is
+    decided at the 1 October review, not held back to January (para 31).
+    """
     year = as_of.year
     while True:
         for month in sorted(review_months):
             candidate = date(year, month, 1)
-            if candidate > as_of:
+            if candidate >= as_of:
                 return candidate
         year += 1
 
