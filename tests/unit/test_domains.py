@@ -327,6 +327,10 @@ def test_scored_proposal_follows_the_mean_score_and_the_deficit_floor() -> None:
     same = segmentation.LatestProposal(3, floored.data.decision_timing, frozenset(), 1.2)
     assert propose(1.2, True, same) is None
     assert propose(1.3, True, same) is not None  # a changed mean is stated in a new proposal
+    unscored = segmentation.propose_segment(
+        SCORED_PACK, [], ProviderFacts(), None, latest=None, proposal_id=uuid4(), cause=cause, now=NOW
+    )
+    assert unscored is None  # no proposal until metrics has sent the scores
 
 
 def test_a_decision_names_an_unknown_segment_or_foreign_proposal() -> None:

@@ -116,8 +116,13 @@ def propose_segment(
 
     The triggers count because the rationale and pathway name them: a proposal must not point
     the trust at a trigger that has cleared, nor miss one just raised. Under a scored framework
-    the mean score is what it rests on, so a changed mean is stated in a new proposal.
+    the mean score is what it rests on: there is no proposal before metrics has sent the scores,
+    and a changed mean is stated in a new proposal.
     """
+    if pack.segmentation.method == "scored" and scores is None:
+        # Scores come on their own topic, so a trigger can arrive first; a proposal then would
+        # be a default segment that the scores overturn a moment later.
+        return None
     position = segments.Position(tuple(active), facts, scores)
     proposal = segments.propose(pack, position)
     timing = segments.decision_timing(pack, proposal, position, now.date())
