@@ -303,6 +303,27 @@ def test_segment_proposal_follows_table_2_and_is_only_republished_on_change() ->
     assert breach is not None and breach.data.proposed_segment == 3  # Table 2 segment 3
 
 
+def test_a_review_date_that_has_passed_gives_a_proposal_for_the_next_review() -> None:
+    # para 31: for a segment 1 provider the change waits for the quarterly review
+    active = [_engine_trigger(Theme.QUALITY_OF_CARE, "a")]
+    facts = ProviderFacts(licence="compliant", current_segment=1)
+
+    def propose(on: datetime, latest: segmentation.LatestProposal | None) -> SegmentProposed | None:
+        return segmentation.propose_segment(
+            PACK, active, facts, latest=latest, proposal_id=uuid4(), cause=_trigger(), now=on
+        )
+
+    first = propose(NOW, None)
+    assert first is not None and first.data.decision_timing == "next_quarterly_review"
+    assert first.data.review_date == date(2027, 1, 1)
+    latest = segmentation.LatestProposal(
+        2, first.data.decision_timing, frozenset(first.data.trigger_keys), None, first.data.review_date
+    )
+    assert propose(datetime(2027, 1, 1, 9, tzinfo=UTC), latest) is None  # the review day itself
+    later = propose(datetime(2027, 1, 2, 9, tzinfo=UTC), latest)
+    assert later is not None and later.data.review_date == date(2027, 4, 1)
+
+
 def test_scored_proposal_follows_the_mean_score_and_the_deficit_floor() -> None:
     cause = _trigger()
 

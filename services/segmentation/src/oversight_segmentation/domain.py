@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -99,6 +99,7 @@ class LatestProposal:
     timing: str
     trigger_keys: frozenset[str]
     mean_score: float | None = None
+    review_date: date | None = None
 
 
 def propose_segment(
@@ -115,7 +116,8 @@ def propose_segment(
     """A new proposal when the segment, its timing or what it rests on change; else None.
 
     The triggers count because the rationale and pathway name them: a proposal must not point
-    the trust at a trigger that has cleared, nor miss one just raised. Under a scored framework
+    the trust at a trigger that has cleared, nor miss one just raised. A quarterly review date
+    that has come round moves the proposal to the review it now waits for. Under a scored framework
     the mean score is what it rests on: there is no proposal before metrics has sent the scores,
     and a changed mean is stated in a new proposal.
     """
@@ -127,7 +129,10 @@ def propose_segment(
     proposal = segments.propose(pack, position)
     timing = segments.decision_timing(pack, proposal, position, now.date())
     mean = scores.mean if scores is not None else None
-    if latest == LatestProposal(proposal.segment, timing.timing, frozenset(t.key for t in active), mean):
+    now_stands = LatestProposal(
+        proposal.segment, timing.timing, frozenset(t.key for t in active), mean, timing.review_date
+    )
+    if latest == now_stands:
         return None
     return SegmentProposed.new(
         source=SOURCE,

@@ -15,6 +15,7 @@ from oversight_contracts import (
     Theme,
     TriggerCleared,
     TriggerRaised,
+    TriggerReviewDue,
 )
 from oversight_contracts.scenario import MetricScores, ProviderFacts, Trigger
 from oversight_runtime.handlers import EventHandlers
@@ -141,6 +142,13 @@ async def record_scores(uow: UnitOfWork, event: MetricScoresCalculated) -> None:
     await propose_for(uow, event)
 
 
+@handlers.on(TriggerReviewDue)
+async def review_proposal(uow: UnitOfWork, event: TriggerReviewDue) -> None:
+    """The daily review: a quarterly review date that has come round gives a new proposal (para 31)."""
+    uow.registry.provider(event.data.provider)
+    await propose_for(uow, event)
+
+
 async def _scores(uow: UnitOfWork, provider: str) -> MetricScores | None:
     """The provider's scores if they were calculated under the active framework."""
     record = await uow.session.get(SegmentationScores, provider)
@@ -196,7 +204,11 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         facts,
         scores,
         latest=domain.LatestProposal(
-            latest.proposed_segment, latest.decision_timing, frozenset(latest.trigger_keys), latest.mean_score
+            latest.proposed_segment,
+            latest.decision_timing,
+            frozenset(latest.trigger_keys),
+            latest.mean_score,
+            latest.review_date,
         )
         if latest
         else None,
