@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from datetime import date
 from types import FrameType, ModuleType
 
+from oversight_engine.periods import month_of, period_of
+
 from oversight_runtime.launcher import ServiceProcess
 from oversight_runtime.platform import REPO_ROOT, SERVICES
 from oversight_runtime.reference import load_registry
@@ -84,8 +86,7 @@ def demo(ingest_url: str) -> None:
 
 
 def _month(months_ago: int) -> str:
-    index = date.today().year * 12 + date.today().month - 1 - months_ago
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return period_of(month_of(date.today()) - months_ago)
 
 
 def _rj1_return(months_ago: int) -> list[dict[str, float | str]]:

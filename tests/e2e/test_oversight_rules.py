@@ -8,7 +8,6 @@ decision through segmentation's API -> segment.decided. RJ2 is left alone by the
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -24,19 +23,14 @@ from oversight_contracts import (
     TriggerReviewDue,
 )
 from tests.support.db import count
-from tests.support.kafka_io import eventually, read_topic
+from tests.support.kafka_io import E, eventually, read_events
+from tests.support.periods import months_ago
 from tests.support.platform import RunningPlatform
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 PROVIDER = "RJ2"  # Lewisham and Greenwich NHS Trust, South East London ICB
 KEY = "operational_standard_failed:op_ae_4hr_pct"
-
-
-def _months_ago(n: int) -> str:
-    today = date.today()
-    index = today.year * 12 + today.month - 1 - n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: str, ae: float) -> None:
@@ -55,12 +49,8 @@ async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: 
     assert response.status_code == 202, response.text
 
 
-async def _events(kafka: str, event_type: Any) -> list[Any]:
-    return [
-        event_type.model_validate_json(r.value)
-        for r in await read_topic(kafka, event_type.topic())
-        if r.key == PROVIDER.encode()
-    ]
+async def _events(kafka: str, event_type: type[E]) -> list[E]:
+    return await read_events(kafka, event_type, PROVIDER)
 
 
 async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
@@ -68,8 +58,8 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         # para 48: A&E 4-hour below 95% in two consecutive months.
-        await _submit(client, platform, _months_ago(4), 91.0)
-        await _submit(client, platform, _months_ago(3), 89.5)
+        await _submit(client, platform, months_ago(4), 91.0)
+        await _submit(client, platform, months_ago(3), 89.5)
 
         async def raised() -> list[TriggerRaised]:
             return [t for t in await _events(kafka, TriggerRaised) if t.data.key == KEY]
@@ -147,8 +137,8 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         assert published.data.segment == 2 and published.data.ics_view == decision["ics_view"]
 
         # Two months back within the standard: the trigger clears, the need resolves, segment 1.
-        await _submit(client, platform, _months_ago(2), 96.0)
-        await _submit(client, platform, _months_ago(1), 96.5)
+        await _submit(client, platform, months_ago(2), 96.0)
+        await _submit(client, platform, months_ago(1), 96.5)
 
         async def cleared() -> list[TriggerCleared]:
             return [c for c in await _events(kafka, TriggerCleared) if c.data.key == KEY]
@@ -202,11 +192,7 @@ async def test_special_measures_recorded_as_a_fact_proposes_segment_4(
         assert empty.status_code == 422 and "at least one fact" in empty.text
 
         async def proposal() -> list[SegmentProposed]:
-            return [
-                SegmentProposed.model_validate_json(r.value)
-                for r in await read_topic(kafka, SegmentProposed.topic())
-                if r.key == b"RJ6"
-            ]
+            return await read_events(kafka, SegmentProposed, "RJ6")
 
         [proposed] = await eventually(proposal)
         assert proposed.data.proposed_segment == 4

@@ -7,25 +7,17 @@ below while the provider is in deficit (NOF 2025/26; cut-offs are the pack's cho
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 import httpx
 import pytest
 
 from oversight_contracts import MetricScoresCalculated, SegmentProposed
-from tests.support.kafka_io import eventually, read_topic
+from tests.support.kafka_io import E, eventually, read_events
+from tests.support.periods import months_ago
 from tests.support.platform import RunningPlatform
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 PROVIDER = "RJ1"
-
-
-def _months_ago(n: int) -> str:
-    today = date.today()
-    index = today.year * 12 + today.month - 1 - n
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: str, **values: float) -> None:
@@ -41,8 +33,8 @@ async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: 
     assert response.status_code == 202, response.text
 
 
-async def _events(kafka: str, event_type: Any) -> list[Any]:
-    return [event_type.model_validate_json(r.value) for r in await read_topic(kafka, event_type.topic())]
+async def _events(kafka: str, event_type: type[E]) -> list[E]:
+    return await read_events(kafka, event_type)
 
 
 async def _proposal_where(kafka: str, segment: int, mean: str, also: str = "") -> SegmentProposed:
@@ -73,7 +65,7 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
         await _submit(
             client,
             scored_platform,
-            _months_ago(2),
+            months_ago(2),
             op_ae_4hr_pct=61.0,
             op_rtt_18wk_pct=38.0,
             fin_ie_margin_pct=1.5,
@@ -99,7 +91,7 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
         await _submit(
             client,
             scored_platform,
-            _months_ago(1),
+            months_ago(1),
             op_ae_4hr_pct=95.0,
             op_rtt_18wk_pct=92.0,
             fin_ie_margin_pct=-0.5,
@@ -115,7 +107,7 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
         await _submit(
             client,
             scored_platform,
-            _months_ago(0),
+            months_ago(0),
             op_ae_4hr_pct=95.5,
             op_rtt_18wk_pct=92.5,
             fin_ie_margin_pct=1.2,

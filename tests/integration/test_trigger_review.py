@@ -24,13 +24,9 @@ from oversight_metrics.storage import ExceptionReportSeen, RaisedTrigger
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
+from tests.support.periods import first_day_months_ago
 
 pytestmark = [pytest.mark.postgres]
-
-
-def _months_before(today: date, n: int) -> date:
-    index = today.year * 12 + today.month - 1 - n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 async def _outbox(service: OversightService, event_type: str) -> list[OutboxMessage]:
@@ -85,8 +81,8 @@ async def test_the_daily_review_clears_a_trigger_whose_quiet_months_have_passed(
     service = create_service(ServiceSettings(service_name="metrics", database_url=new_database("review")))
     await service.database.migrate(service.migrations)
     today = datetime.now(UTC).date()
-    key = await _raise_old_report(service, "RJ1", _months_before(today, 3), cleared=False)
-    await _raise_old_report(service, "RJ7", _months_before(today, 3), cleared=True)
+    key = await _raise_old_report(service, "RJ1", first_day_months_ago(3, today), cleared=False)
+    await _raise_old_report(service, "RJ7", first_day_months_ago(3, today), cleared=True)
 
     async with service.unit_of_work() as uow:
         assert await schedule_trigger_reviews(uow) == 1  # RJ1 only: RJ7 has no open trigger
@@ -116,7 +112,7 @@ async def test_a_report_still_within_its_months_stays_raised_after_review(
     service = create_service(ServiceSettings(service_name="metrics", database_url=new_database("review")))
     await service.database.migrate(service.migrations)
     today = datetime.now(UTC).date()
-    await _raise_old_report(service, "RJ1", _months_before(today, 1), cleared=False)
+    await _raise_old_report(service, "RJ1", first_day_months_ago(1, today), cleared=False)
     async with service.unit_of_work() as uow:
         assert await schedule_trigger_reviews(uow) == 1
     [row] = await _outbox(service, TriggerReviewDue.event_type())

@@ -6,9 +6,13 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from oversight_contracts import Envelope
+
+E = TypeVar("E", bound=Envelope[Any])
 
 
 @dataclass
@@ -49,6 +53,15 @@ async def read_topic(bootstrap: str, topic: str) -> list[Record]:
         return records
     finally:
         await consumer.stop()
+
+
+async def read_events(bootstrap: str, event_type: type[E], provider: str | None = None) -> list[E]:
+    """Every event of a type on its topic, as its model; only one provider's when it is named."""
+    return [
+        event_type.model_validate_json(r.value)
+        for r in await read_topic(bootstrap, event_type.topic())
+        if provider is None or r.key == provider.encode()
+    ]
 
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:

@@ -23,8 +23,7 @@ from oversight_contracts.codes import (
     Theme,
 )
 from oversight_contracts.envelope import Envelope
-from oversight_contracts.frameworks import Rating
-from oversight_contracts.scenario import CqcRatings, Licence, PathwayStep, SpecialMeasures
+from oversight_contracts.scenario import PathwayStep, RecordedFacts
 
 
 class Payload(BaseModel):
@@ -68,19 +67,11 @@ class SubmissionReceived(Envelope[SubmissionReceivedData]):
     type: Literal["submission.received.v1"] = "submission.received.v1"
 
 
-class ProviderFactsRecordedData(Payload):
+class ProviderFactsRecordedData(Payload, RecordedFacts):
     """Facts about a provider beyond its metrics; a field left out keeps its previous value."""
 
     facts_id: UUID
     provider: OdsCode
-    cqc: CqcRatings | None = None
-    use_of_resources: Rating | None = None
-    control_total_agreed: bool | None = None
-    licence: Licence | None = None
-    special_measures: SpecialMeasures | None = None
-    seven_day_standards_met: bool | None = None
-    in_financial_deficit: bool | None = None
-    intensive_support: bool | None = None
     recorded_by: str = Field(min_length=1, max_length=200)
     recorded_on: date
 

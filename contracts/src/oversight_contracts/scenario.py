@@ -45,8 +45,12 @@ class CqcRatings(_Model):
     well_led: Rating | None = None
 
 
-class ProviderFacts(_Model):
-    """What is known about the provider beyond its metrics; any fact may be absent."""
+class RecordedFacts(BaseModel):
+    """The facts oversight teams record about a provider (paras 37-46); any may be absent.
+
+    One definition for the scenario, the ``provider_facts.recorded`` event and ingest's request,
+    so a new fact is added once.
+    """
 
     cqc: CqcRatings | None = None
     use_of_resources: Rating | None = None
@@ -54,11 +58,20 @@ class ProviderFacts(_Model):
     licence: Licence | None = None
     special_measures: SpecialMeasures | None = None
     seven_day_standards_met: bool | None = None
-    current_segment: int | None = Field(default=None, ge=1, le=5)
     #: Scored approach (nof-2025): in deficit caps the segment; absent means read the I&E margin.
     in_financial_deficit: bool | None = None
     #: Scored approach (nof-2025): in the Recovery Support / Provider Improvement Programme.
     intensive_support: bool | None = None
+
+
+#: The names of the recorded facts, e.g. to pick them out of an event.
+FACT_FIELDS: frozenset[str] = frozenset(RecordedFacts.model_fields)
+
+
+class ProviderFacts(_Model, RecordedFacts):
+    """What is known about the provider beyond its metrics; any fact may be absent."""
+
+    current_segment: int | None = Field(default=None, ge=1, le=5)
 
 
 class ScenarioExceptionReport(_Model):

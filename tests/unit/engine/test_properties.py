@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from oversight_engine import evaluate
 from oversight_engine import finance as engine_finance
 from oversight_engine import segments as engine_segments
+from oversight_engine.periods import period_of
 
 from oversight_contracts.codes import ExceptionReportCategory, Theme
 from oversight_contracts.frameworks import Direction, Rating, load_pack
@@ -346,7 +347,7 @@ def huge_series(draw: st.DrawFn) -> Scenario:
         as_of=date(2026, 11, 23),
         provider=PROVIDER,
         observations=[
-            Observation(metric=metric, period=f"{(MONTH - i) // 12:04d}-{(MONTH - i) % 12 + 1:02d}", value=v)
+            Observation(metric=metric, period=period_of(MONTH - i), value=v)
             for i, v in enumerate(reversed(values))
         ],
         facts=NEUTRAL.model_copy(update={"current_segment": 1}),

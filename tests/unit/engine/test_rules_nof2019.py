@@ -20,6 +20,7 @@ import pytest
 from oversight_engine import evaluate
 from oversight_engine import finance as engine_finance
 from oversight_engine import segments as engine_segments
+from oversight_engine.periods import month_index, period_of
 
 from oversight_contracts.codes import ExceptionReportCategory, Theme
 from oversight_contracts.frameworks import Rating, load_pack
@@ -71,9 +72,8 @@ FFT_BASE = [80.0, 82.0] * 5 + [80.0]
 
 def periods(count: int, end: str = LATEST) -> list[str]:
     """``count`` consecutive calendar months ending with ``end``."""
-    year, month = (int(part) for part in end.split("-"))
-    index = year * 12 + month - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+    index = month_index(end)
+    return [period_of(i) for i in range(index - count + 1, index + 1)]
 
 
 def series(metric: str, values: Sequence[float], end: str = LATEST) -> list[Observation]:

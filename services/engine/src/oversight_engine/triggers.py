@@ -190,13 +190,23 @@ def _spc_concern_on(
         )
 
 
-def _standard_failed(code: str, rule: TriggerRule, inputs: TriggerInputs) -> Iterator[Trigger]:
-    for metric, metric_rule in _metrics_of(rule, inputs.pack):
-        if metric_rule.standard is not None and metric in inputs.series:
-            yield from _standard_failed_on(code, rule, inputs, metric, metric_rule)
+Evaluator = Callable[[str, TriggerRule, TriggerInputs], Iterator[Trigger]]
 
 
-def _standard_failed_on(
+def _each_standard(
+    evaluate: Callable[[str, TriggerRule, TriggerInputs, str, MetricRule], Iterator[Trigger]],
+) -> Evaluator:
+    """A per-metric rule applied to every metric of the rule's theme with a standard and returns."""
+
+    def evaluator(code: str, rule: TriggerRule, inputs: TriggerInputs) -> Iterator[Trigger]:
+        for metric, metric_rule in _metrics_of(rule, inputs.pack):
+            if metric_rule.standard is not None and metric in inputs.series:
+                yield from evaluate(code, rule, inputs, metric, metric_rule)
+
+    return evaluator
+
+
+def _standard_failed(
     code: str, rule: TriggerRule, inputs: TriggerInputs, metric: str, metric_rule: MetricRule
 ) -> Iterator[Trigger]:
     standard = metric_rule.standard
@@ -221,13 +231,7 @@ def _standard_failed_on(
         )
 
 
-def _standard_deterioration(code: str, rule: TriggerRule, inputs: TriggerInputs) -> Iterator[Trigger]:
-    for metric, metric_rule in _metrics_of(rule, inputs.pack):
-        if metric_rule.standard is not None and metric in inputs.series:
-            yield from _standard_deterioration_on(code, rule, inputs, metric, metric_rule)
-
-
-def _standard_deterioration_on(
+def _standard_deterioration(
     code: str, rule: TriggerRule, inputs: TriggerInputs, metric: str, metric_rule: MetricRule
 ) -> Iterator[Trigger]:
     standard = metric_rule.standard
@@ -298,14 +302,14 @@ def _value(value: float, rule: MetricRule) -> str:
     return f"{value:g}%" if rule.unit == "%" else f"{value:g} {rule.unit}"
 
 
-_EVALUATORS: dict[TriggerKind, Callable[[str, TriggerRule, TriggerInputs], Iterator[Trigger]]] = {
+_EVALUATORS: dict[TriggerKind, Evaluator] = {
     TriggerKind.RATING: _rating,
     TriggerKind.FACT_NOT_MET: _fact_not_met,
     TriggerKind.EXCEPTION_REPORT: _exception_report,
     TriggerKind.MATERIAL_CONCERN: _material_concern,
     TriggerKind.SPC_CONCERN: _spc_concern,
-    TriggerKind.STANDARD_FAILED: _standard_failed,
-    TriggerKind.STANDARD_DETERIORATION: _standard_deterioration,
+    TriggerKind.STANDARD_FAILED: _each_standard(_standard_failed),
+    TriggerKind.STANDARD_DETERIORATION: _each_standard(_standard_deterioration),
     TriggerKind.FINANCE_SCORE: _finance_score,
     TriggerKind.METRIC_SCORE: _metric_score,
 }

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from oversight_contracts.scenario import FACT_FIELDS
 from oversight_ingest import domain
 from oversight_ingest.models import (
     ExceptionReportCreate,
@@ -26,7 +27,7 @@ from oversight_ingest.storage import (
     ProviderFactsEntry,
     SubmissionRecord,
 )
-from oversight_runtime.idempotency import IdempotencyKey, run_idempotent
+from oversight_runtime.idempotency import IdempotencyKey
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.unit_of_work import UnitOfWork
 
@@ -70,14 +71,7 @@ async def post_exception_report(
         public = ExceptionReportPublic.model_validate(record, from_attributes=True)
         return 202, public.model_dump(mode="json")
 
-    return await run_idempotent(
-        service.unit_of_work,
-        key=idempotency_key,
-        endpoint="POST /v1/exception-reports",
-        body=report,
-        effect=effect,
-        on_replay=service.metrics.idempotent_replays.labels("POST /v1/exception-reports").inc,
-    )
+    return await service.idempotent_write(request, key=idempotency_key, body=report, effect=effect)
 
 
 @router.get("/exception-reports/{report_id}", response_model=ExceptionReportPublic)
@@ -122,14 +116,7 @@ async def post_submission(
         public = SubmissionPublic.model_validate(record, from_attributes=True)
         return 202, public.model_dump(mode="json")
 
-    return await run_idempotent(
-        service.unit_of_work,
-        key=idempotency_key,
-        endpoint="POST /v1/submissions",
-        body=submission,
-        effect=effect,
-        on_replay=service.metrics.idempotent_replays.labels("POST /v1/submissions").inc,
-    )
+    return await service.idempotent_write(request, key=idempotency_key, body=submission, effect=effect)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionPublic)
@@ -166,7 +153,7 @@ async def post_provider_facts(
             ProviderFactsEntry(
                 id=event.data.facts_id,
                 provider=facts.provider,
-                facts=facts.model_dump(mode="json", exclude={"provider", "recorded_on", "recorded_by"}),
+                facts=facts.model_dump(mode="json", include=set(FACT_FIELDS)),
                 recorded_on=facts.recorded_on,
                 recorded_by=facts.recorded_by,
                 correlation_id=event.correlation_id,
@@ -179,14 +166,7 @@ async def post_provider_facts(
         )
         return 202, public.model_dump(mode="json")
 
-    return await run_idempotent(
-        service.unit_of_work,
-        key=idempotency_key,
-        endpoint="POST /v1/provider-facts",
-        body=facts,
-        effect=effect,
-        on_replay=service.metrics.idempotent_replays.labels("POST /v1/provider-facts").inc,
-    )
+    return await service.idempotent_write(request, key=idempotency_key, body=facts, effect=effect)
 
 
 @router.post(
@@ -221,11 +201,4 @@ async def post_material_concern(
         public = MaterialConcernPublic.model_validate(record, from_attributes=True)
         return 202, public.model_dump(mode="json")
 
-    return await run_idempotent(
-        service.unit_of_work,
-        key=idempotency_key,
-        endpoint="POST /v1/material-concerns",
-        body=concern,
-        effect=effect,
-        on_replay=service.metrics.idempotent_replays.labels("POST /v1/material-concerns").inc,
-    )
+    return await service.idempotent_write(request, key=idempotency_key, body=concern, effect=effect)

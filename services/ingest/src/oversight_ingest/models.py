@@ -8,8 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period, Theme
-from oversight_contracts.frameworks import Rating
-from oversight_contracts.scenario import CqcRatings, Licence, SpecialMeasures
+from oversight_contracts.scenario import FACT_FIELDS, RecordedFacts
 
 
 class _Body(BaseModel):
@@ -48,25 +47,16 @@ class SubmissionPublic(SubmissionCreate):
     received_at: datetime
 
 
-class ProviderFactsCreate(_Body):
+class ProviderFactsCreate(_Body, RecordedFacts):
     """Facts recorded by the regional team or ICS; give only what changed."""
 
     provider: OdsCode = Field(examples=["RJ1"])
-    cqc: CqcRatings | None = None
-    use_of_resources: Rating | None = None
-    control_total_agreed: bool | None = None
-    licence: Licence | None = None
-    special_measures: SpecialMeasures | None = None
-    seven_day_standards_met: bool | None = None
-    in_financial_deficit: bool | None = None
-    intensive_support: bool | None = None
     recorded_on: date
     recorded_by: str = Field(min_length=1, max_length=200, examples=["NHS England London region"])
 
     @model_validator(mode="after")
     def _some_fact(self) -> ProviderFactsCreate:
-        facts = self.model_dump(exclude={"provider", "recorded_on", "recorded_by"}, exclude_none=True)
-        if not facts:
+        if not self.model_dump(include=set(FACT_FIELDS), exclude_none=True):
             raise ValueError("give at least one fact (cqc, use_of_resources, licence, special_measures, ...)")
         return self
 

@@ -21,7 +21,7 @@ from oversight_contracts import (
     SubmissionReceived,
     TriggerReviewDue,
 )
-from oversight_contracts.scenario import MaterialConcern, MetricScores, ScenarioExceptionReport
+from oversight_contracts.scenario import FACT_FIELDS, MaterialConcern, MetricScores, ScenarioExceptionReport
 from oversight_metrics import domain
 from oversight_metrics.storage import (
     ExceptionReportSeen,
@@ -37,18 +37,6 @@ from oversight_runtime.periodic import PeriodicJob
 from oversight_runtime.unit_of_work import UnitOfWork
 
 handlers = EventHandlers()
-
-#: Fields of ``provider_facts.recorded`` that are facts (the rest say who and when).
-FACT_FIELDS = (
-    "cqc",
-    "use_of_resources",
-    "control_total_agreed",
-    "licence",
-    "special_measures",
-    "seven_day_standards_met",
-    "in_financial_deficit",
-    "intensive_support",
-)
 
 
 @handlers.on(SubmissionReceived)
@@ -217,6 +205,8 @@ async def _reevaluate(
 async def _publish_scores(
     uow: UnitOfWork, scores: MetricScores | None, cause: Envelope[Any], now: datetime
 ) -> None:
+    if scores is None:
+        return  # not a scored framework: nothing to compare, so no read on every event
     stored = await uow.session.get(ProviderMetricScores, cause.subject)
     last = (
         MetricScores(

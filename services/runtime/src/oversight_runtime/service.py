@@ -20,6 +20,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -29,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
 
 from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
 from oversight_contracts.frameworks import load_pack
@@ -42,6 +44,7 @@ from oversight_runtime.handlers import (
     mark_processed,
     typed_consumer,
 )
+from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
@@ -133,6 +136,26 @@ class OversightService:
             yield uow
         if uow.staged:
             self.relay.wake()
+
+    # --- writing through the API -------------------------------------------------------------
+
+    async def idempotent_write(
+        self, request: Request, *, key: str | None, body: BaseModel, effect: Effect
+    ) -> JSONResponse:
+        """Run a write endpoint's effect once per idempotency key (see ``idempotency``).
+
+        Keys are scoped to the concrete path, e.g. one provider's decisions; replays are counted
+        by route template, so the metric has one series per endpoint, not per provider.
+        """
+        route: APIRoute = request.scope["route"]
+        return await run_idempotent(
+            self.unit_of_work,
+            key=key,
+            endpoint=f"{request.method} {request.url.path}",
+            body=body,
+            effect=effect,
+            on_replay=self.metrics.idempotent_replays.labels(f"{request.method} {route.path}").inc,
+        )
 
     # --- consuming ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
-from oversight_runtime.idempotency import IdempotencyKey, run_idempotent
+from oversight_runtime.idempotency import IdempotencyKey
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
@@ -180,7 +180,6 @@ async def decide_segment(
     """The regional team decides a segment, recording the ICS's view and the reason (para 27)."""
     service = _service(request)
     service.registry.provider(ods_code)
-    endpoint = f"POST /v1/providers/{ods_code}/segment-decisions"
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         proposal = await uow.session.get(SegmentProposal, body.proposal_id) if body.proposal_id else None
@@ -209,16 +208,7 @@ async def decide_segment(
         await propose_for(uow, event)
         return 201, record.model_dump(mode="json")
 
-    return await run_idempotent(
-        service.unit_of_work,
-        key=idempotency_key,
-        endpoint=endpoint,
-        body=body,
-        effect=effect,
-        on_replay=service.metrics.idempotent_replays.labels(
-            "POST /v1/providers/{ods_code}/segment-decisions"
-        ).inc,
-    )
+    return await service.idempotent_write(request, key=idempotency_key, body=body, effect=effect)
 
 
 @router.get("/segment-decisions/{decision_id}", response_model=SegmentDecision)

@@ -17,7 +17,7 @@ from oversight_contracts import (
     TriggerRaised,
     TriggerReviewDue,
 )
-from oversight_contracts.scenario import MetricScores, ProviderFacts, Trigger
+from oversight_contracts.scenario import FACT_FIELDS, MetricScores, ProviderFacts, Trigger
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
@@ -31,16 +31,6 @@ from oversight_segmentation.storage import (
 )
 
 handlers = EventHandlers()
-
-#: The facts the segment rules read (licence, special measures; ratings for completeness).
-FACT_FIELDS = (
-    "cqc",
-    "use_of_resources",
-    "licence",
-    "special_measures",
-    "in_financial_deficit",
-    "intensive_support",
-)
 
 
 @handlers.on(TriggerRaised)
