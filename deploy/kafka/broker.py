@@ -10,87 +10,43 @@ anything else is installed.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
-import os
+import importlib.util
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 POM = HERE / "pom.xml"
 LOG_CONFIG = HERE / "log4j2.properties"
 DEFAULT_JARS = REPO / "var" / "kafka" / "jars"
-STAMP = ".pom-sha256"  # written last: its presence means a complete copy for this exact pom
 READY_LINE = b"Kafka Server started"  # logged by kafka.server.KafkaRaftServer once requests are served
 
 
-def _free_port(avoid: int = 0) -> int:
-    """A loopback port free right now (another process may still take it before the broker binds)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        if port != avoid:
-            return port
+def _maven_jars() -> ModuleType:
+    """deploy/maven_jars.py, loaded by path (this file is itself loaded by path, not as a package)."""
+    name = "oversight_deploy_maven_jars"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "maven_jars.py")
+        assert spec is not None and spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
-def _tool(name: str) -> str:
-    """Absolute path of ``java``/``mvn`` (``java`` from $JAVA_HOME first), or a clear error."""
-    java_home = os.environ.get("JAVA_HOME")
-    if name == "java" and java_home and (Path(java_home) / "bin" / "java").is_file():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which(name)
-    if found is None:
-        need = "a JDK 17+ (java)" if name == "java" else "Maven 3 (mvn) to fetch its jars"
-        raise RuntimeError(f"{name} is not on PATH: the Kafka broker needs {need}")
-    return found
+_free_port = _maven_jars().free_port
+_tool = _maven_jars().tool
 
 
 def ensure_jars(cache_dir: Path = DEFAULT_JARS) -> Path:
-    """The folder of the broker's runtime jars, resolved with Maven on first use.
-
-    Fast when a stamp in the folder matches pom.xml's hash. Otherwise Maven copies into a staging
-    folder that replaces ``cache_dir`` whole, so a changed pom never leaves two Kafka versions on the
-    classpath and an interrupted copy is never mistaken for a complete one. A file lock keeps
-    parallel test processes from fetching at the same time.
-    """
-    cache_dir = Path(cache_dir).resolve()
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
-    stamp = cache_dir / STAMP
-    if stamp.is_file() and stamp.read_text() == digest:
-        return cache_dir
-    cache_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir.parent / f".{cache_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if stamp.is_file() and stamp.read_text() == digest:
-            return cache_dir  # another process fetched while we waited
-        mvn = _tool("mvn")
-        _tool("java")  # fail now rather than after a download
-        staging = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}-", dir=cache_dir.parent))
-        try:
-            command = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
-                       f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]  # fmt: skip
-            result = subprocess.run(command, capture_output=True, text=True)
-            if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-                raise RuntimeError(
-                    f"mvn could not fetch the Kafka jars (exit {result.returncode}):\n"
-                    f"{(result.stdout + result.stderr)[-4000:]}"
-                )
-            (staging / STAMP).write_text(digest)
-            if cache_dir.exists():
-                shutil.rmtree(cache_dir)
-            staging.rename(cache_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return cache_dir
+    """The folder of the broker's runtime jars, resolved with Maven on first use (cached)."""
+    path: Path = _maven_jars().ensure_jars(POM, cache_dir, "kafka_2.13-*.jar")
+    return path
 
 
 class KafkaBroker:

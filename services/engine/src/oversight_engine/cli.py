@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -69,6 +70,8 @@ def run_evaluate(source: str, framework: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``oversight evaluate``, plus the commands other packages plug in through the
+    ``oversight.commands`` entry point group (each a ``register(subparsers)`` that sets ``run``)."""
     parser = argparse.ArgumentParser(prog="oversight", description="NHS oversight platform tools")
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate_cmd = commands.add_parser(
@@ -78,5 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     evaluate_cmd.add_argument(
         "--framework", help=f"override the scenario's framework ({', '.join(available_packs())})"
     )
+    evaluate_cmd.set_defaults(run=lambda args: run_evaluate(args.scenario, args.framework))
+    for plugin in sorted(entry_points(group="oversight.commands"), key=lambda e: e.name):
+        plugin.load()(commands)
     args = parser.parse_args(argv)
-    sys.exit(run_evaluate(args.scenario, args.framework))
+    sys.exit(args.run(args))

@@ -33,8 +33,10 @@ def fingerprint(body: BaseModel) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-async def _replay(uow: UnitOfWork, key: str, endpoint: str, request_hash: str) -> JSONResponse | None:
-    prior = await uow.session.get(IdempotencyRecord, (key, endpoint))
+async def _replay(
+    uow: UnitOfWork, principal: str, key: str, endpoint: str, request_hash: str
+) -> JSONResponse | None:
+    prior = await uow.session.get(IdempotencyRecord, (principal, key, endpoint))
     if prior is None:
         return None
     if prior.request_hash != request_hash:
@@ -43,7 +45,7 @@ async def _replay(uow: UnitOfWork, key: str, endpoint: str, request_hash: str) -
             detail=[
                 {
                     "loc": ["header", "Idempotency-Key"],
-                    "msg": "this Idempotency-Key was already used for a different request body",
+                    "msg": "you already used this Idempotency-Key for a different request body",
                     "type": "idempotency_key_reused",
                 }
             ],
@@ -54,23 +56,26 @@ async def _replay(uow: UnitOfWork, key: str, endpoint: str, request_hash: str) -
 async def run_idempotent(
     unit_of_work: Callable[[], Any],
     *,
+    principal: str,
     key: str | None,
     endpoint: str,
     body: BaseModel,
     effect: Effect,
     on_replay: Callable[[], None] = lambda: None,
 ) -> JSONResponse:
-    """Run ``effect`` once per key; the record of the answer commits with the effect itself."""
+    """Run ``effect`` once per (caller, key, endpoint); the record of the answer commits with the
+    effect itself."""
     request_hash = fingerprint(body)
     try:
         async with unit_of_work() as uow:
-            if key is not None and (replay := await _replay(uow, key, endpoint, request_hash)):
+            if key is not None and (replay := await _replay(uow, principal, key, endpoint, request_hash)):
                 on_replay()
                 return replay
             status, payload = await effect(uow)
             if key is not None:
                 uow.session.add(
                     IdempotencyRecord(
+                        principal=principal,
                         key=key,
                         endpoint=endpoint,
                         request_hash=request_hash,
@@ -84,7 +89,7 @@ async def run_idempotent(
             raise
         # A concurrent request with the same key won the race: answer as it did.
         async with unit_of_work() as uow:
-            replay = await _replay(uow, key, endpoint, request_hash)
+            replay = await _replay(uow, principal, key, endpoint, request_hash)
         if replay is None:
             raise
         on_replay()

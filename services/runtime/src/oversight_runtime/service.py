@@ -13,12 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from faststream.kafka import KafkaBroker
@@ -34,9 +35,10 @@ from pydantic import BaseModel
 
 from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
 from oversight_contracts.frameworks import load_pack
+from oversight_runtime.access import Principal, load_policy
 from oversight_runtime.database import Database
 from oversight_runtime.dead_letters import DeadLetterPolicy
-from oversight_runtime.errors import Rejected
+from oversight_runtime.errors import Rejected, safe_errors
 from oversight_runtime.handlers import (
     EventHandlers,
     HandlerRegistration,
@@ -49,6 +51,7 @@ from oversight_runtime.lag import watch_lag
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
 from oversight_runtime.reference import UnknownOrganisation, load_registry
+from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
 from oversight_runtime.telemetry import (
@@ -58,6 +61,7 @@ from oversight_runtime.telemetry import (
     correlation,
     correlation_id_var,
 )
+from oversight_runtime.tokens import TokenVerifier
 from oversight_runtime.topics import ensure_topics
 from oversight_runtime.unit_of_work import UnitOfWork
 
@@ -85,6 +89,9 @@ class OversightService:
         configure_logging(name, self.settings.log_level)
         self.tracer_provider = configure_tracing(name, self.settings.trace_file)
         self.registry = load_registry(self.settings.reference_data)
+        self.access = Access(
+            TokenVerifier(self.settings.auth, self.registry, load_policy()), load_policy(), self.registry
+        )
         self.framework = load_pack(self.settings.framework)
         self.prometheus = CollectorRegistry()
         self.metrics = ServiceMetrics(self.prometheus)
@@ -140,22 +147,27 @@ class OversightService:
     # --- writing through the API -------------------------------------------------------------
 
     async def idempotent_write(
-        self, request: Request, *, key: str | None, body: BaseModel, effect: Effect
+        self, request: Request, principal: Principal, *, key: str | None, body: BaseModel, effect: Effect
     ) -> JSONResponse:
-        """Run a write endpoint's effect once per idempotency key (see ``idempotency``).
+        """Run a write endpoint's effect once per caller and idempotency key (see ``idempotency``),
+        and audit the act.
 
-        Keys are scoped to the concrete path, e.g. one provider's decisions; replays are counted
-        by route template, so the metric has one series per endpoint, not per provider.
+        Keys are scoped to the caller and the concrete path, e.g. one provider's decisions;
+        replays are counted by route template, so the metric has one series per endpoint.
         """
         route: APIRoute = request.scope["route"]
-        return await run_idempotent(
+        endpoint = f"{request.method} {request.url.path}"
+        response = await run_idempotent(
             self.unit_of_work,
+            principal=principal.user_id,
             key=key,
-            endpoint=f"{request.method} {request.url.path}",
+            endpoint=endpoint,
             body=body,
             effect=effect,
             on_replay=self.metrics.idempotent_replays.labels(f"{request.method} {route.path}").inc,
         )
+        audit(principal, "applied", endpoint=endpoint, status=response.status_code)
+        return response
 
     # --- consuming ----------------------------------------------------------------------------
 
@@ -266,14 +278,16 @@ class OversightService:
             description=self.description,
             version="1.0.0",
             lifespan=self.lifespan,
+            dependencies=[Depends(correlation_header)],
         )
         app.state.service = self
+        app.state.access = self.access
 
         @app.middleware("http")
         async def correlate(
             request: Request, call_next: Callable[[Request], Awaitable[Response]]
         ) -> Response:
-            correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid4())
+            correlation_id = _valid_uuid(request.headers.get(CORRELATION_HEADER)) or str(uuid4())
             with correlation(correlation_id):
                 response = await call_next(request)
             response.headers[CORRELATION_HEADER] = correlation_id
@@ -293,6 +307,10 @@ class OversightService:
                 },
                 status_code=404,
             )
+
+        @app.exception_handler(RequestValidationError)
+        async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+            return JSONResponse({"detail": safe_errors(error.errors())}, status_code=422)
 
         @app.exception_handler(Rejected)
         async def rejected(_request: Request, error: Rejected) -> JSONResponse:
@@ -349,3 +367,22 @@ class OversightService:
 
 def current_correlation_id() -> str:
     return correlation_id_var.get() or str(uuid4())
+
+
+def _valid_uuid(text: str | None) -> str | None:
+    try:
+        return str(UUID(text)) if text and len(text) <= 64 else None
+    except ValueError:
+        return None
+
+
+async def correlation_header(
+    x_correlation_id: Annotated[
+        UUID | None,
+        Header(
+            alias=CORRELATION_HEADER,
+            description="Follow one request across every service; a UUID. One is made when absent.",
+        ),
+    ] = None,
+) -> None:
+    """Documents and validates the correlation header (the middleware reads it)."""

@@ -7,9 +7,12 @@ service under ``var/``); deployments override them through the environment only.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oversight_runtime.access import ClaimMapping
 
 #: The HTTP port each service listens on by default; one place so the runner, the README,
 #: docker-compose and k8s agree.
@@ -20,6 +23,49 @@ DEFAULT_PORTS: dict[str, int] = {
     "support-coordination": 8004,
     "notification": 8005,
 }
+
+
+#: The local OpenID Connect provider the run command and the tests start (deploy/oidc).
+DEFAULT_ISSUER = "http://127.0.0.1:8090/oversight"
+
+
+class AuthSettings(BaseSettings):
+    """How access tokens are verified and read: ``OVERSIGHT_AUTH_*``.
+
+    Point ``issuer`` at any OpenID Connect provider (NHS CIS2, an organisation's Entra ID); its
+    discovery document gives the JWKS. The claim settings say where its tokens carry the user id,
+    name, organisation ODS code and roles; ``role_map`` turns its role values into the platform's.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OVERSIGHT_AUTH_", extra="ignore")
+
+    issuer: str = DEFAULT_ISSUER
+    audience: str = "oversight-platform"
+    #: Signature algorithms accepted (never ``none``, never a symmetric one: keys come from JWKS).
+    algorithms: list[Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]] = [
+        "RS256",
+        "ES256",
+    ]
+    leeway_seconds: float = Field(default=30, ge=0, le=300)
+    #: How long a fetched JWKS is trusted before it is fetched again.
+    jwks_cache_seconds: float = Field(default=3600, gt=0)
+    #: An unknown key id fetches the JWKS again, but not more often than this.
+    jwks_min_refresh_seconds: float = Field(default=10, ge=0)
+    http_timeout_seconds: float = Field(default=5, gt=0)
+    user_id_claim: str = "sub"
+    name_claim: str = "name"
+    organisation_claim: str = "org"
+    roles_claim: str = "roles"
+    role_map: dict[str, str] = Field(default_factory=dict)
+
+    def claim_mapping(self) -> ClaimMapping:
+        return ClaimMapping(
+            user_id=self.user_id_claim,
+            name=self.name_claim,
+            organisation=self.organisation_claim,
+            roles=self.roles_claim,
+            role_map=self.role_map,
+        )
 
 
 class ServiceSettings(BaseSettings):
@@ -47,6 +93,8 @@ class ServiceSettings(BaseSettings):
     lag_poll_seconds: float = Field(default=5.0, gt=0)
     #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
     periodic_job_seconds: float = Field(default=600.0, gt=0)
+    #: Access tokens: read from ``OVERSIGHT_AUTH_*``.
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @property
     def resolved_database_url(self) -> str:

@@ -77,10 +77,15 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """The first answer given to a write request, replayed when the same key comes again."""
+    """The first answer given to a write request, replayed when the same caller sends the same key.
+
+    A key belongs to its caller (the token's user id) and its endpoint: one user's key can neither
+    block nor replay another's answer.
+    """
 
     __tablename__ = "idempotency_record"
 
+    principal: str = Field(primary_key=True, max_length=200)
     key: str = Field(primary_key=True, max_length=200)
     endpoint: str = Field(primary_key=True, max_length=200)
     request_hash: str

@@ -17,10 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from oversight_contracts import OdsCode
 
 ProviderKind = Literal["acute", "mental_health", "community", "ambulance", "specialist", "combined"]
+#: What kind of organisation an ODS code is: what a signed-in user's roles and scope depend on.
+OrganisationKind = Literal["provider", "icb", "region", "national"]
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class National(_Record):
+    ods_code: OdsCode
+    name: str
 
 
 class Region(_Record):
@@ -51,13 +58,14 @@ class UnknownOrganisation(LookupError):
 
 class OrganisationRegistry(_Record):
     version: str
+    national: National
     regions: tuple[Region, ...]
     icbs: tuple[Icb, ...]
     providers: tuple[Provider, ...]
 
     @model_validator(mode="after")
     def _consistent(self) -> OrganisationRegistry:
-        codes = [r.ods_code for r in self.regions] + [i.ods_code for i in self.icbs]
+        codes = [self.national.ods_code, *(r.ods_code for r in self.regions), *(i.ods_code for i in self.icbs)]
         codes += [p.ods_code for p in self.providers]
         duplicates = {c for c in codes if codes.count(c) > 1}
         if duplicates:
@@ -100,6 +108,27 @@ class OrganisationRegistry(_Record):
             if team.ods_code == ods_code:
                 return team
         raise UnknownOrganisation("ICB or region", ods_code)
+
+    def kind_of(self, ods_code: str) -> OrganisationKind:
+        """Whether an ODS code is a provider, an ICB, a region or NHS England national."""
+        if ods_code == self.national.ods_code:
+            return "national"
+        if any(p.ods_code == ods_code for p in self.providers):
+            return "provider"
+        if any(i.ods_code == ods_code for i in self.icbs):
+            return "icb"
+        if any(r.ods_code == ods_code for r in self.regions):
+            return "region"
+        raise UnknownOrganisation("organisation", ods_code)
+
+    def name_of(self, ods_code: str) -> str:
+        if ods_code == self.national.ods_code:
+            return self.national.name
+        records: tuple[Provider | Icb | Region, ...] = (*self.providers, *self.icbs, *self.regions)
+        for record in records:
+            if record.ods_code == ods_code:
+                return record.name
+        raise UnknownOrganisation("organisation", ods_code)
 
     def providers_of(self, organisation: str) -> list[Provider]:
         """Providers overseen by an ICB or a region: what its teams see and are alerted about."""
