@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the platform and its tests need on a fresh machine of this project's kind:
-# uv (from PyPI), the Python workspace (from uv.lock), PostgreSQL (from Debian's packages) and the
-# Kafka broker's jars (from Maven Central). Safe to run again: each step is skipped when done.
+# uv (from PyPI), the Python workspace (from uv.lock), PostgreSQL (from Debian's packages), and the
+# jars of the Kafka broker and of the local OpenID Connect provider (from Maven Central). Safe to
+# run again: each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,6 @@ fi
 
 echo "bootstrap: fetching the Kafka broker from Maven Central (cached after the first run)"
 uv run --frozen python deploy/kafka/broker.py fetch
+
+echo "bootstrap: fetching the OpenID Connect provider from Maven Central (cached after the first run)"
+uv run --frozen python deploy/oidc/issuer.py fetch

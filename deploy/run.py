@@ -1,7 +1,10 @@
-"""Run the whole platform on this machine: broker, five services, reference data and a demo.
+"""Run the whole platform on this machine: broker, OpenID Connect provider, five services,
+reference data and a demo.
 
-Embedded defaults: a Kafka broker on 127.0.0.1:9092 (data under var/kafka), each service on its
-own port with a SQLite file under var/. Stop with Ctrl-C; everything started here stops too.
+Embedded defaults: a Kafka broker on 127.0.0.1:9092 (data under var/kafka), the local OpenID
+Connect provider on 127.0.0.1:8090 with the demo users (a fresh signing key each start), each
+service on its own port with a SQLite file under var/. Stop with Ctrl-C; everything started here
+stops too.
 """
 
 from __future__ import annotations
@@ -20,9 +23,17 @@ from types import FrameType, ModuleType
 
 from oversight_engine.periods import month_of, period_of
 
+from oversight_runtime.demo_identity import (
+    DemoUsers,
+    TokenUnavailable,
+    fetch_token,
+    issuer_config,
+    load_demo_users,
+)
 from oversight_runtime.launcher import ServiceProcess
 from oversight_runtime.platform import REPO_ROOT, SERVICES
 from oversight_runtime.reference import load_registry
+from oversight_runtime.settings import AuthSettings
 
 VAR = REPO_ROOT / "var"
 
@@ -36,11 +47,15 @@ def _load(relative: str) -> ModuleType:
     return module
 
 
-def _post(url: str, body: Mapping[str, object], key: str) -> dict[str, object]:
+def _post(url: str, body: Mapping[str, object], key: str, token: str) -> dict[str, object]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"content-type": "application/json", "Idempotency-Key": key},
+        headers={
+            "content-type": "application/json",
+            "Idempotency-Key": key,
+            "Authorization": f"Bearer {token}",
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -48,41 +63,51 @@ def _post(url: str, body: Mapping[str, object], key: str) -> dict[str, object]:
         return result
 
 
-def demo(ingest_url: str) -> None:
-    """A few London trusts report by exception and send returns, so every service has something to show."""
+def demo(urls: Mapping[str, str], issuer: str) -> None:
+    """London trusts report by exception and send returns, the region records facts and an ICS
+    lead gives a view, each as its own demo user, so every service has something to show."""
     today = date.today().isoformat()
-    period = f"{date.today().year}-{date.today().month:02d}"
+    tokens: dict[str, str] = {}
+
+    def post(user: str, service: str, path: str, body: Mapping[str, object], key: str) -> None:
+        if user not in tokens:
+            tokens[user] = fetch_token(issuer, user)
+        _post(f"{urls[service]}{path}", body, key, tokens[user])
+
     reports = [
-        ("RJ1", "qualified_audit_risk", "External auditors have raised going-concern questions.", "CFO"),
-        ("RRU", "operational_delivery_failure", "Category 2 response times breached during a surge.", "COO"),
-        ("RAL", "cqc_warning_notice", "CQC warning notice issued on maternity staffing.", "Chief Nurse"),
+        (
+            "rj1.submitter",
+            "RJ1",
+            "qualified_audit_risk",
+            "External auditors have raised going-concern questions.",
+        ),
+        (
+            "rru.submitter",
+            "RRU",
+            "operational_delivery_failure",
+            "Category 2 response times breached during a surge.",
+        ),
+        ("ral.submitter", "RAL", "cqc_warning_notice", "CQC warning notice issued on maternity staffing."),
     ]
-    for provider, category, summary, by in reports:
-        body = {
-            "provider": provider,
-            "category": category,
-            "summary": summary,
-            "occurred_on": today,
-            "reported_by": by,
-        }
-        _post(f"{ingest_url}/v1/exception-reports", body, f"demo-{provider}-{category}-{today}")
+    for user, provider, category, summary in reports:
+        body = {"provider": provider, "category": category, "summary": summary, "occurred_on": today}
+        post(user, "ingest", "/v1/exception-reports", body, f"demo-{provider}-{category}-{today}")
     for months_ago in range(14, 0, -1):
         period = _month(months_ago)
-        submission = {
-            "provider": "RJ1",
-            "period": period,
-            "observations": _rj1_return(months_ago),
-            "submitted_by": "Performance and finance teams",
-        }
-        _post(f"{ingest_url}/v1/submissions", submission, f"demo-submission-RJ1-{period}")
+        submission = {"provider": "RJ1", "period": period, "observations": _rj1_return(months_ago)}
+        post("rj1.submitter", "ingest", "/v1/submissions", submission, f"demo-submission-RJ1-{period}")
     facts = {
         "provider": "RAL",
         "cqc": {"overall": "requires_improvement", "safe": "inadequate", "well_led": "good"},
         "licence": "suspected_breach",
         "recorded_on": today,
-        "recorded_by": "NHS England London region",
     }
-    _post(f"{ingest_url}/v1/provider-facts", facts, f"demo-facts-RAL-{today}")
+    post("y56.member", "ingest", "/v1/provider-facts", facts, f"demo-facts-RAL-{today}")
+    view = {
+        "recommended_segment": 2,
+        "view": "The system supports targeted support for urgent care; the finance plan is agreed locally.",
+    }
+    post("qkk.lead", "segmentation", "/v1/providers/RJ1/ics-views", view, f"demo-ics-view-RJ1-{today}")
 
 
 def _month(months_ago: int) -> str:
@@ -106,6 +131,7 @@ def _rj1_return(months_ago: int) -> list[dict[str, float | str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kafka-port", type=int, default=9092)
+    parser.add_argument("--oidc-port", type=int, default=8090)
     parser.add_argument("--no-demo", action="store_true", help="start empty")
     args = parser.parse_args()
 
@@ -115,25 +141,13 @@ def main() -> None:
     )
     started = time.monotonic()
     broker = _load("deploy/kafka/broker.py").KafkaBroker()
-    broker.start(port=args.kafka_port, controller_port=args.kafka_port + 1, data_dir=VAR / "kafka" / "data")
-    print(f"kafka ready on {broker.bootstrap_servers}")
-
-    processes = [
-        ServiceProcess(
-            spec=spec,
-            port=spec.port,
-            env={
-                "OVERSIGHT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "OVERSIGHT_DATA_DIR": str(VAR),
-            },
-            log_path=VAR / "logs" / f"{spec.name}.log",
-        )
-        for spec in SERVICES
-    ]
+    issuer = _load("deploy/oidc/issuer.py").OidcIssuer()
+    processes: dict[str, ServiceProcess] = {}
 
     def shutdown(*_: object) -> None:
-        for process in processes:
+        for process in processes.values():
             process.stop()
+        issuer.stop()
         broker.stop()
         print("stopped")
         sys.exit(0)
@@ -143,32 +157,65 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    auth = AuthSettings()
     try:
-        for process in processes:
+        broker.start(
+            port=args.kafka_port, controller_port=args.kafka_port + 1, data_dir=VAR / "kafka" / "data"
+        )
+        print(f"kafka ready on {broker.bootstrap_servers}")
+        users = load_demo_users()
+        config = issuer_config(users, audience=auth.audience, mapping=auth.claim_mapping())
+        issuer.start(config, port=args.oidc_port, log_path=VAR / "logs" / "oidc.log")
+        print(f"OpenID Connect provider ready: {issuer.issuer()} ({len(users.users)} demo users)")
+        for spec in SERVICES:
+            processes[spec.name] = ServiceProcess(
+                spec=spec,
+                port=spec.port,
+                env={
+                    "OVERSIGHT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                    "OVERSIGHT_DATA_DIR": str(VAR),
+                    "OVERSIGHT_AUTH_ISSUER": issuer.issuer(),
+                },
+                log_path=VAR / "logs" / f"{spec.name}.log",
+            )
+        for process in processes.values():
             process.start()
-        for process in processes:
+        for process in processes.values():
             process.wait_ready()
         print(f"platform ready in {time.monotonic() - started:.1f}s")
         if not args.no_demo:
-            demo(processes[0].url)
-            print("demo: 3 exception reports, 14 monthly returns for RJ1 and CQC facts for RAL posted")
-    except (RuntimeError, urllib.error.URLError) as error:
+            demo({name: p.url for name, p in processes.items()}, issuer.issuer())
+            print(
+                "demo: 3 exception reports, 14 monthly returns for RJ1, CQC facts for RAL "
+                "and South East London's view on RJ1 posted, each by its demo user"
+            )
+    except (RuntimeError, urllib.error.URLError, TokenUnavailable) as error:
         print(f"could not start the platform: {error}", file=sys.stderr)
         shutdown()
 
-    print("\nservices (OpenAPI docs at /docs, health at /healthz and /readyz, metrics at /metrics):")
-    for process in processes:
-        print(f"  {process.spec.name:<22} {process.url}/docs")
-    print(f"  live alerts for South East London ICB: {processes[-1].url}/v1/alerts/stream?audience=QKK")
-    segmentation = next(p for p in processes if p.spec.name == "segmentation")
-    print(f"  RJ1's segment proposals and pathway:   {segmentation.url}/v1/providers/RJ1/pathway")
-    print(f"  logs: {VAR / 'logs'}\nCtrl-C stops everything.")
+    _print_guide(processes, users)
     while True:
-        for process in processes:
+        for process in processes.values():
             if process.process is not None and process.process.poll() is not None:
                 print(f"{process.spec.name} exited; see {process.log_path}", file=sys.stderr)
                 shutdown()
         time.sleep(1)
+
+
+def _print_guide(processes: Mapping[str, ServiceProcess], users: DemoUsers) -> None:
+    print("\nservices (OpenAPI docs at /docs, health at /healthz and /readyz, metrics at /metrics):")
+    for process in processes.values():
+        print(f"  {process.spec.name:<22} {process.url}/docs")
+    print("\nevery API call needs an access token; get one for a demo user and send it as a bearer token:")
+    for user in users.users:
+        print(f"  {user.username:<16} {', '.join(user.roles)} at {user.organisation}: {user.about}")
+    segmentation, notification = processes["segmentation"].url, processes["notification"].url
+    print(
+        "\n  TOKEN=$(uv run oversight token qkk.member)\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {segmentation}/v1/providers/RJ1/pathway\n'
+        f'  curl -N -H "Authorization: Bearer $TOKEN" {notification}/v1/alerts/stream'
+    )
+    print(f"\nlogs: {VAR / 'logs'}\nCtrl-C stops everything.")
 
 
 if __name__ == "__main__":

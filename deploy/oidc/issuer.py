@@ -117,13 +117,17 @@ class OidcIssuer:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"OpenID Connect provider exited ({self.process.returncode}):\n{self._tail()}")
+                raise RuntimeError(
+                    f"OpenID Connect provider exited ({self.process.returncode}):\n{self._tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/isalive", timeout=2):
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"OpenID Connect provider not ready in {timeout}s:\n{self._tail()}") from None
+                    raise RuntimeError(
+                        f"OpenID Connect provider not ready in {timeout}s:\n{self._tail()}"
+                    ) from None
                 time.sleep(0.1)
         # The server gives each issuer a key when it first signs for it: sign once for ours now,
         # before anyone else can ask, so the configured key is bound to the configured issuer.
@@ -151,7 +155,9 @@ class OidcIssuer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="resolve the provider's jars from Maven Central")
     run = sub.add_parser("run", help="run the provider in the foreground until SIGINT/SIGTERM")

@@ -30,6 +30,15 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Actor(Payload):
+    """Who took a human act, read from their verified access token, never from a request body."""
+
+    user_id: str = Field(min_length=1, max_length=200, description="The token's user id (subject).")
+    name: str = Field(min_length=1, max_length=200, description="Display name, as the token gives it.")
+    organisation: OdsCode = Field(description="ODS code of the user's trust, ICB, region or NHS England.")
+    role: str = Field(min_length=1, max_length=40, description="The platform role the act was taken under.")
+
+
 # --- ingest -----------------------------------------------------------------------------------
 
 
@@ -97,6 +106,75 @@ class MaterialConcernRaised(Envelope[MaterialConcernRaisedData]):
     """Intelligence entered by an ICS or regional user (paras 37, 46, 48, 56)."""
 
     type: Literal["material_concern.raised.v1"] = "material_concern.raised.v1"
+
+
+class ExceptionReportReceivedV2Data(Payload):
+    report_id: UUID
+    provider: OdsCode
+    category: ExceptionReportCategory
+    summary: str = Field(min_length=1, max_length=4000)
+    occurred_on: date
+    actor: Actor
+
+
+class ExceptionReportReceivedV2(Envelope[ExceptionReportReceivedV2Data]):
+    """A trust reported a material event by exception (para 21, Figure 2); v2 names the signed-in
+    user who reported it instead of v1's free-text ``reported_by``."""
+
+    type: Literal["exception_report.received.v2"] = "exception_report.received.v2"
+
+
+class SubmissionReceivedV2Data(Payload):
+    submission_id: UUID
+    provider: OdsCode
+    period: Period
+    observations: list[ObservationValue] = Field(min_length=1, max_length=500)
+    actor: Actor
+
+
+class SubmissionReceivedV2(Envelope[SubmissionReceivedV2Data]):
+    """A trust's return (para 18); v2 names the signed-in user who sent it."""
+
+    type: Literal["submission.received.v2"] = "submission.received.v2"
+
+
+class ProviderFactsRecordedV2Data(Payload, RecordedFacts):
+    """Facts about a provider beyond its metrics; a field left out keeps its previous value."""
+
+    facts_id: UUID
+    provider: OdsCode
+    recorded_on: date
+    actor: Actor
+
+
+class ProviderFactsRecordedV2(Envelope[ProviderFactsRecordedV2Data]):
+    """CQC and Use of Resources ratings, licence, special measures and other facts (paras 37-46);
+    v2 names the signed-in ICS or regional user who recorded them."""
+
+    type: Literal["provider_facts.recorded.v2"] = "provider_facts.recorded.v2"
+
+
+class MaterialConcernRaisedV2Data(Payload):
+    concern_id: UUID
+    provider: OdsCode
+    theme: Theme
+    summary: str = Field(min_length=1, max_length=4000)
+    intelligence_source: str = Field(min_length=1, max_length=200)
+    raised_on: date
+    actor: Actor
+
+
+class MaterialConcernRaisedV2(Envelope[MaterialConcernRaisedV2Data]):
+    """Intelligence entered by an ICS or regional user (paras 37, 46, 48, 56); v2 names the user."""
+
+    type: Literal["material_concern.raised.v2"] = "material_concern.raised.v2"
+
+
+#: Either version of each ingest event: consumers read both while v1 events remain on the topics.
+AnyExceptionReportReceived = ExceptionReportReceived | ExceptionReportReceivedV2
+AnySubmissionReceived = SubmissionReceived | SubmissionReceivedV2
+AnyProviderFactsRecorded = ProviderFactsRecorded | ProviderFactsRecordedV2
+AnyMaterialConcernRaised = MaterialConcernRaised | MaterialConcernRaisedV2
 
 
 # --- metrics ----------------------------------------------------------------------------------
@@ -269,6 +347,54 @@ class SegmentDecided(Envelope[SegmentDecidedData]):
     type: Literal["segment.decided.v1"] = "segment.decided.v1"
 
 
+class IcsViewRecordedData(Payload):
+    view_id: UUID
+    provider: OdsCode
+    icb: OdsCode = Field(description="The ICB whose view this is (a trust may belong to several).")
+    proposal_id: UUID | None = Field(default=None, description="The segment proposal it answers, if any.")
+    recommended_segment: int | None = Field(default=None, ge=1, le=5)
+    view: str = Field(min_length=1, max_length=4000)
+    actor: Actor
+    recorded_at: datetime
+
+
+class IcsViewRecorded(Envelope[IcsViewRecordedData]):
+    """An ICS lead gave the system leaders' view on a provider's segmentation (para 27)."""
+
+    type: Literal["ics_view.recorded.v1"] = "ics_view.recorded.v1"
+
+
+class IcsViewTaken(Payload):
+    """An ICS view a decision had regard to, as it stood when the decision was taken."""
+
+    view_id: UUID
+    icb: OdsCode
+    proposal_id: UUID | None = None
+    recommended_segment: int | None = Field(default=None, ge=1, le=5)
+    view: str = Field(min_length=1, max_length=4000)
+    actor: Actor
+    recorded_at: datetime
+
+
+class SegmentDecidedV2Data(Payload):
+    decision_id: UUID
+    proposal_id: UUID | None = None
+    provider: OdsCode
+    segment: int = Field(ge=1, le=5)
+    previous_segment: int | None = Field(default=None, ge=1, le=5)
+    reason: str = Field(min_length=1, max_length=4000)
+    actor: Actor
+    ics_views: list[IcsViewTaken] = Field(min_length=1, max_length=10)
+    decided_at: datetime
+
+
+class SegmentDecidedV2(Envelope[SegmentDecidedV2Data]):
+    """The regional team's segmentation decision (para 27); v2 names the signed-in regional
+    decider and carries each ICS lead's recorded view instead of free text."""
+
+    type: Literal["segment.decided.v2"] = "segment.decided.v2"
+
+
 # --- support coordination ---------------------------------------------------------------------
 
 
@@ -307,6 +433,12 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     SegmentProposed,
     SegmentDecided,
     SupportPackageProposed,
+    ExceptionReportReceivedV2,
+    SubmissionReceivedV2,
+    ProviderFactsRecordedV2,
+    MaterialConcernRaisedV2,
+    IcsViewRecorded,
+    SegmentDecidedV2,
 )
 
 EVENTS_BY_TYPE: dict[str, type[Envelope[Payload]]] = {e.event_type(): e for e in ALL_EVENTS}

@@ -1,14 +1,17 @@
-"""Ingest's HTTP API: trusts post exception reports and returns; each becomes an event."""
+"""Ingest's HTTP API: trusts post exception reports and returns, oversight teams record facts and
+concerns; each becomes an event. Who sent it is the signed-in user, never a field of the body."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from oversight_contracts import Actor, Envelope
 from oversight_contracts.scenario import FACT_FIELDS
 from oversight_ingest import domain
 from oversight_ingest.models import (
@@ -27,11 +30,19 @@ from oversight_ingest.storage import (
     ProviderFactsEntry,
     SubmissionRecord,
 )
+from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
+from oversight_runtime.security import PROTECTED_RESPONSES, require
 from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(prefix="/v1", tags=["ingest"], responses=PROTECTED_RESPONSES)
+
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The user may not send this, or not for this provider; nothing was stored."},
+    422: {"description": "Invalid input or unknown provider; nothing was stored."},
+}
 
 
 def _service(request: Request) -> OversightService:
@@ -39,166 +50,235 @@ def _service(request: Request) -> OversightService:
     return service
 
 
-@router.post(
-    "/exception-reports",
-    status_code=202,
-    response_model=ExceptionReportPublic,
-    responses={422: {"description": "Invalid report or unknown provider; nothing was stored."}},
-)
-async def post_exception_report(
-    report: ExceptionReportCreate, request: Request, idempotency_key: IdempotencyKey = None
+#: Builds the event for an accepted body from (unit of work, new id, today, correlation id, actor);
+#: the domain's rules raise ``Rejected`` (422) before anything is stored.
+Accept = Callable[[UnitOfWork, UUID, date, UUID, Actor], Envelope[Any]]
+#: Builds the row to keep from the event and the time it was received.
+Keep = Callable[[Envelope[Any], datetime], ActedBy]
+
+
+async def _accept(
+    request: Request,
+    principal: Principal,
+    action: str,
+    *,
+    body: Any,
+    key: str | None,
+    accept: Accept,
+    keep: Keep,
+    public: type[Any],
 ) -> JSONResponse:
-    """Report a material event by exception (framework para 21 and Figure 2)."""
+    """The one path of every write: in scope, idempotent, stored and published together."""
     service = _service(request)
+    domain.require_known_provider(service.registry, body.provider)
+    service.access.ensure_in_scope(principal, body.provider, loc=("body", "provider"))
+    actor = principal.actor(action, service.access.policy)
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         now = datetime.now(UTC)
-        event = domain.accept_exception_report(
+        event = accept(uow, uuid4(), now.date(), UUID(current_correlation_id()), actor)
+        uow.session.add(keep(event, now))
+        uow.publish(event)
+        answer = public(
+            **body.model_dump(),
+            id=_id_of(event),
+            correlation_id=event.correlation_id,
+            received_at=now,
+            actor=actor,
+        )
+        return 202, answer.model_dump(mode="json")
+
+    return await service.idempotent_write(request, principal, key=key, body=body, effect=effect)
+
+
+def _id_of(event: Envelope[Any]) -> UUID:
+    data = event.data
+    for field in ("report_id", "submission_id", "facts_id", "concern_id"):
+        if hasattr(data, field):
+            value: UUID = getattr(data, field)
+            return value
+    raise TypeError(f"{event.type} carries no id of its own")
+
+
+@router.post(
+    "/exception-reports", status_code=202, response_model=ExceptionReportPublic, responses=WRITE_RESPONSES
+)
+async def post_exception_report(
+    report: ExceptionReportCreate,
+    request: Request,
+    principal: Annotated[Principal, require("exception_report.submit")],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Report a material event by exception for your own trust (framework para 21 and Figure 2)."""
+    return await _accept(
+        request,
+        principal,
+        "exception_report.submit",
+        body=report,
+        key=idempotency_key,
+        accept=lambda uow, new_id, today, correlation, actor: domain.accept_exception_report(
             report,
             registry=uow.registry,
-            report_id=uuid4(),
-            today=now.date(),
-            correlation_id=UUID(current_correlation_id()),
-        )
-        record = ExceptionReportRecord(
+            report_id=new_id,
+            today=today,
+            correlation_id=correlation,
+            actor=actor,
+        ),
+        keep=lambda event, now: ExceptionReportRecord(
             id=event.data.report_id,
             correlation_id=event.correlation_id,
             received_at=now,
             **report.model_dump(),
-        )
-        uow.session.add(record)
-        uow.publish(event)
-        public = ExceptionReportPublic.model_validate(record, from_attributes=True)
-        return 202, public.model_dump(mode="json")
-
-    return await service.idempotent_write(request, key=idempotency_key, body=report, effect=effect)
+            **ActedBy.of(event.data.actor),
+        ),
+        public=ExceptionReportPublic,
+    )
 
 
-@router.get("/exception-reports/{report_id}", response_model=ExceptionReportPublic)
-async def get_exception_report(report_id: UUID, request: Request) -> ExceptionReportRecord:
-    async with _service(request).unit_of_work() as uow:
-        record = await uow.session.get(ExceptionReportRecord, report_id)
-    if record is None:
-        raise HTTPException(404, f"no exception report {report_id}")
-    return record
-
-
-@router.post(
-    "/submissions",
-    status_code=202,
-    response_model=SubmissionPublic,
-    responses={422: {"description": "Invalid return or unknown provider; nothing was stored."}},
-)
+@router.post("/submissions", status_code=202, response_model=SubmissionPublic, responses=WRITE_RESPONSES)
 async def post_submission(
-    submission: SubmissionCreate, request: Request, idempotency_key: IdempotencyKey = None
+    submission: SubmissionCreate,
+    request: Request,
+    principal: Annotated[Principal, require("submission.submit")],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Submit a return: a batch of metric values for one provider and one month (para 18)."""
-    service = _service(request)
-
-    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        now = datetime.now(UTC)
-        event = domain.accept_submission(
+    """Submit your own trust's return: a batch of metric values for one month (para 18)."""
+    return await _accept(
+        request,
+        principal,
+        "submission.submit",
+        body=submission,
+        key=idempotency_key,
+        accept=lambda uow, new_id, today, correlation, actor: domain.accept_submission(
             submission,
             registry=uow.registry,
             framework=uow.framework,
-            submission_id=uuid4(),
-            today=now.date(),
-            correlation_id=UUID(current_correlation_id()),
-        )
-        record = SubmissionRecord(
+            submission_id=new_id,
+            today=today,
+            correlation_id=correlation,
+            actor=actor,
+        ),
+        keep=lambda event, now: SubmissionRecord(
             id=event.data.submission_id,
             correlation_id=event.correlation_id,
             received_at=now,
             **submission.model_dump(),
-        )
-        uow.session.add(record)
-        uow.publish(event)
-        public = SubmissionPublic.model_validate(record, from_attributes=True)
-        return 202, public.model_dump(mode="json")
-
-    return await service.idempotent_write(request, key=idempotency_key, body=submission, effect=effect)
-
-
-@router.get("/submissions/{submission_id}", response_model=SubmissionPublic)
-async def get_submission(submission_id: UUID, request: Request) -> SubmissionRecord:
-    async with _service(request).unit_of_work() as uow:
-        record = await uow.session.get(SubmissionRecord, submission_id)
-    if record is None:
-        raise HTTPException(404, f"no submission {submission_id}")
-    return record
+            **ActedBy.of(event.data.actor),
+        ),
+        public=SubmissionPublic,
+    )
 
 
 @router.post(
-    "/provider-facts",
-    status_code=202,
-    response_model=ProviderFactsPublic,
-    responses={422: {"description": "Invalid facts or unknown provider; nothing was stored."}},
+    "/provider-facts", status_code=202, response_model=ProviderFactsPublic, responses=WRITE_RESPONSES
 )
 async def post_provider_facts(
-    facts: ProviderFactsCreate, request: Request, idempotency_key: IdempotencyKey = None
+    facts: ProviderFactsCreate,
+    request: Request,
+    principal: Annotated[Principal, require("provider_facts.record")],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Record CQC or Use of Resources ratings, licence status, special measures and other facts."""
-    service = _service(request)
-
-    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        now = datetime.now(UTC)
-        event = domain.accept_provider_facts(
+    """An ICS or regional user records CQC or Use of Resources ratings, licence status, special
+    measures and other facts about a provider they oversee."""
+    return await _accept(
+        request,
+        principal,
+        "provider_facts.record",
+        body=facts,
+        key=idempotency_key,
+        accept=lambda uow, new_id, today, correlation, actor: domain.accept_provider_facts(
             facts,
             registry=uow.registry,
-            facts_id=uuid4(),
-            today=now.date(),
-            correlation_id=UUID(current_correlation_id()),
-        )
-        uow.session.add(
-            ProviderFactsEntry(
-                id=event.data.facts_id,
-                provider=facts.provider,
-                facts=facts.model_dump(mode="json", include=set(FACT_FIELDS)),
-                recorded_on=facts.recorded_on,
-                recorded_by=facts.recorded_by,
-                correlation_id=event.correlation_id,
-                received_at=now,
-            )
-        )
-        uow.publish(event)
-        public = ProviderFactsPublic(
-            **facts.model_dump(), id=event.data.facts_id, correlation_id=event.correlation_id, received_at=now
-        )
-        return 202, public.model_dump(mode="json")
-
-    return await service.idempotent_write(request, key=idempotency_key, body=facts, effect=effect)
+            facts_id=new_id,
+            today=today,
+            correlation_id=correlation,
+            actor=actor,
+        ),
+        keep=lambda event, now: ProviderFactsEntry(
+            id=event.data.facts_id,
+            provider=facts.provider,
+            facts=facts.model_dump(mode="json", include=set(FACT_FIELDS)),
+            recorded_on=facts.recorded_on,
+            correlation_id=event.correlation_id,
+            received_at=now,
+            **ActedBy.of(event.data.actor),
+        ),
+        public=ProviderFactsPublic,
+    )
 
 
 @router.post(
-    "/material-concerns",
-    status_code=202,
-    response_model=MaterialConcernPublic,
-    responses={422: {"description": "Invalid concern or unknown provider; nothing was stored."}},
+    "/material-concerns", status_code=202, response_model=MaterialConcernPublic, responses=WRITE_RESPONSES
 )
 async def post_material_concern(
-    concern: MaterialConcernCreate, request: Request, idempotency_key: IdempotencyKey = None
+    concern: MaterialConcernCreate,
+    request: Request,
+    principal: Annotated[Principal, require("material_concern.raise")],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """An ICS or regional user records a material concern from intelligence."""
-    service = _service(request)
-
-    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        now = datetime.now(UTC)
-        event = domain.accept_material_concern(
+    """An ICS or regional user records a material concern from intelligence about a provider they
+    oversee."""
+    return await _accept(
+        request,
+        principal,
+        "material_concern.raise",
+        body=concern,
+        key=idempotency_key,
+        accept=lambda uow, new_id, today, correlation, actor: domain.accept_material_concern(
             concern,
             registry=uow.registry,
-            concern_id=uuid4(),
-            today=now.date(),
-            correlation_id=UUID(current_correlation_id()),
-        )
-        record = MaterialConcernRecord(
+            concern_id=new_id,
+            today=today,
+            correlation_id=correlation,
+            actor=actor,
+        ),
+        keep=lambda event, now: MaterialConcernRecord(
             id=event.data.concern_id,
             correlation_id=event.correlation_id,
             received_at=now,
             **concern.model_dump(),
-        )
-        uow.session.add(record)
-        uow.publish(event)
-        public = MaterialConcernPublic.model_validate(record, from_attributes=True)
-        return 202, public.model_dump(mode="json")
+            **ActedBy.of(event.data.actor),
+        ),
+        public=MaterialConcernPublic,
+    )
 
-    return await service.idempotent_write(request, key=idempotency_key, body=concern, effect=effect)
+
+async def _read(
+    request: Request, principal: Principal, table: type[Any], item_id: UUID, loc: str, what: str
+) -> Any:
+    service = _service(request)
+    async with service.unit_of_work() as uow:
+        record = await uow.session.get(table, item_id)
+    if record is None:
+        raise HTTPException(404, f"no {what} {item_id}")
+    service.access.ensure_in_scope(principal, record.provider, loc=("path", loc))
+    return record
+
+
+@router.get(
+    "/exception-reports/{report_id}",
+    response_model=ExceptionReportPublic,
+    responses={404: {"description": "No such exception report."}},
+)
+async def get_exception_report(
+    report_id: UUID, request: Request, principal: Annotated[Principal, require("returns.read")]
+) -> ExceptionReportPublic:
+    record = await _read(
+        request, principal, ExceptionReportRecord, report_id, "report_id", "exception report"
+    )
+    return ExceptionReportPublic(**record.model_dump(exclude=_ACTOR_COLUMNS), actor=record.recorded_actor())
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionPublic,
+    responses={404: {"description": "No such submission."}},
+)
+async def get_submission(
+    submission_id: UUID, request: Request, principal: Annotated[Principal, require("returns.read")]
+) -> SubmissionPublic:
+    record = await _read(request, principal, SubmissionRecord, submission_id, "submission_id", "submission")
+    return SubmissionPublic(**record.model_dump(exclude=_ACTOR_COLUMNS), actor=record.recorded_actor())
+
+
+_ACTOR_COLUMNS = set(ActedBy.model_fields)

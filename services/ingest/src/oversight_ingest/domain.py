@@ -10,14 +10,15 @@ from datetime import date
 from uuid import UUID
 
 from oversight_contracts import (
-    ExceptionReportReceived,
-    ExceptionReportReceivedData,
-    MaterialConcernRaised,
-    MaterialConcernRaisedData,
-    ProviderFactsRecorded,
-    ProviderFactsRecordedData,
-    SubmissionReceived,
-    SubmissionReceivedData,
+    Actor,
+    ExceptionReportReceivedV2,
+    ExceptionReportReceivedV2Data,
+    MaterialConcernRaisedV2,
+    MaterialConcernRaisedV2Data,
+    ProviderFactsRecordedV2,
+    ProviderFactsRecordedV2Data,
+    SubmissionReceivedV2,
+    SubmissionReceivedV2Data,
 )
 from oversight_contracts.frameworks import FrameworkPack
 from oversight_ingest.models import (
@@ -46,14 +47,15 @@ def accept_exception_report(
     report_id: UUID,
     today: date,
     correlation_id: UUID,
-) -> ExceptionReportReceived:
+    actor: Actor,
+) -> ExceptionReportReceivedV2:
     require_known_provider(registry, report.provider)
     _not_in_future(("body", "occurred_on"), report.occurred_on, today)
-    return ExceptionReportReceived.new(
+    return ExceptionReportReceivedV2.new(
         source=SOURCE,
         subject=report.provider,
         correlation_id=correlation_id,
-        data=ExceptionReportReceivedData(report_id=report_id, **report.model_dump()),
+        data=ExceptionReportReceivedV2Data(report_id=report_id, **report.model_dump(), actor=actor),
     )
 
 
@@ -65,7 +67,8 @@ def accept_submission(
     submission_id: UUID,
     today: date,
     correlation_id: UUID,
-) -> SubmissionReceived:
+    actor: Actor,
+) -> SubmissionReceivedV2:
     require_known_provider(registry, submission.provider)
     problems: list[Problem] = []
     if submission.period > f"{today.year:04d}-{today.month:02d}":
@@ -94,11 +97,11 @@ def accept_submission(
         seen.add(observation.metric)
     if problems:
         raise Rejected(*problems)
-    return SubmissionReceived.new(
+    return SubmissionReceivedV2.new(
         source=SOURCE,
         subject=submission.provider,
         correlation_id=correlation_id,
-        data=SubmissionReceivedData(submission_id=submission_id, **submission.model_dump()),
+        data=SubmissionReceivedV2Data(submission_id=submission_id, **submission.model_dump(), actor=actor),
     )
 
 
@@ -114,14 +117,15 @@ def accept_provider_facts(
     facts_id: UUID,
     today: date,
     correlation_id: UUID,
-) -> ProviderFactsRecorded:
+    actor: Actor,
+) -> ProviderFactsRecordedV2:
     require_known_provider(registry, facts.provider)
     _not_in_future(("body", "recorded_on"), facts.recorded_on, today)
-    return ProviderFactsRecorded.new(
+    return ProviderFactsRecordedV2.new(
         source=SOURCE,
         subject=facts.provider,
         correlation_id=correlation_id,
-        data=ProviderFactsRecordedData(facts_id=facts_id, **facts.model_dump()),
+        data=ProviderFactsRecordedV2Data(facts_id=facts_id, **facts.model_dump(), actor=actor),
     )
 
 
@@ -132,12 +136,13 @@ def accept_material_concern(
     concern_id: UUID,
     today: date,
     correlation_id: UUID,
-) -> MaterialConcernRaised:
+    actor: Actor,
+) -> MaterialConcernRaisedV2:
     require_known_provider(registry, concern.provider)
     _not_in_future(("body", "raised_on"), concern.raised_on, today)
-    return MaterialConcernRaised.new(
+    return MaterialConcernRaisedV2.new(
         source=SOURCE,
         subject=concern.provider,
         correlation_id=correlation_id,
-        data=MaterialConcernRaisedData(concern_id=concern_id, **concern.model_dump()),
+        data=MaterialConcernRaisedV2Data(concern_id=concern_id, **concern.model_dump(), actor=actor),
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from oversight_contracts import (
-    ExceptionReportReceived,
-    MaterialConcernRaised,
-    ProviderFactsRecorded,
-    SubmissionReceived,
+    ExceptionReportReceivedV2,
+    MaterialConcernRaisedV2,
+    ProviderFactsRecordedV2,
+    SubmissionReceivedV2,
 )
 from oversight_ingest.api import router
 from oversight_runtime.service import OversightService
@@ -23,7 +23,12 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         NAME,
         description=__doc__ or "",
         api=router,
-        publishes=[ExceptionReportReceived, SubmissionReceived, ProviderFactsRecorded, MaterialConcernRaised],
+        publishes=[
+            ExceptionReportReceivedV2,
+            SubmissionReceivedV2,
+            ProviderFactsRecordedV2,
+            MaterialConcernRaisedV2,
+        ],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

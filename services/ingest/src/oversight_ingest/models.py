@@ -1,4 +1,8 @@
-"""Request and response bodies of ingest's API (create / public, as in the FastAPI template)."""
+"""Request and response bodies of ingest's API (create / public, as in the FastAPI template).
+
+Who sent something is never part of a request: it is the signed-in user, and a response shows
+it as ``actor``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from oversight_contracts import ExceptionReportCategory, MetricId, OdsCode, Period, Theme
+from oversight_contracts import Actor, ExceptionReportCategory, MetricId, OdsCode, Period, Theme
 from oversight_contracts.scenario import FACT_FIELDS, RecordedFacts
 
 
@@ -15,18 +19,27 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ExceptionReportCreate(_Body):
-    provider: OdsCode = Field(examples=["RJ1"], description="ODS code of the reporting trust.")
-    category: ExceptionReportCategory
-    summary: str = Field(min_length=1, max_length=4000)
-    occurred_on: date
-    reported_by: str = Field(min_length=1, max_length=200, examples=["Director of Finance"])
+class _Accepted(BaseModel):
+    """What every accepted write answers with besides its own fields."""
 
-
-class ExceptionReportPublic(ExceptionReportCreate):
     id: UUID
     correlation_id: UUID
     received_at: datetime
+    #: The signed-in user who sent it; None only for what arrived before sign-in existed.
+    actor: Actor | None
+
+
+class ExceptionReportCreate(_Body):
+    provider: OdsCode = Field(
+        examples=["RJ1"], description="ODS code of the reporting trust: the user's own."
+    )
+    category: ExceptionReportCategory
+    summary: str = Field(min_length=1, max_length=4000)
+    occurred_on: date
+
+
+class ExceptionReportPublic(ExceptionReportCreate, _Accepted):
+    pass
 
 
 class ObservationIn(_Body):
@@ -35,16 +48,13 @@ class ObservationIn(_Body):
 
 
 class SubmissionCreate(_Body):
-    provider: OdsCode = Field(examples=["RJ1"])
+    provider: OdsCode = Field(examples=["RJ1"], description="ODS code of the trust: the user's own.")
     period: Period = Field(examples=["2026-09"], description="Calendar month YYYY-MM.")
     observations: list[ObservationIn] = Field(min_length=1, max_length=500)
-    submitted_by: str = Field(min_length=1, max_length=200)
 
 
-class SubmissionPublic(SubmissionCreate):
-    id: UUID
-    correlation_id: UUID
-    received_at: datetime
+class SubmissionPublic(SubmissionCreate, _Accepted):
+    pass
 
 
 class ProviderFactsCreate(_Body, RecordedFacts):
@@ -52,7 +62,6 @@ class ProviderFactsCreate(_Body, RecordedFacts):
 
     provider: OdsCode = Field(examples=["RJ1"])
     recorded_on: date
-    recorded_by: str = Field(min_length=1, max_length=200, examples=["NHS England London region"])
 
     @model_validator(mode="after")
     def _some_fact(self) -> ProviderFactsCreate:
@@ -61,10 +70,8 @@ class ProviderFactsCreate(_Body, RecordedFacts):
         return self
 
 
-class ProviderFactsPublic(ProviderFactsCreate):
-    id: UUID
-    correlation_id: UUID
-    received_at: datetime
+class ProviderFactsPublic(ProviderFactsCreate, _Accepted):
+    pass
 
 
 class MaterialConcernCreate(_Body):
@@ -75,10 +82,7 @@ class MaterialConcernCreate(_Body):
     summary: str = Field(min_length=1, max_length=4000)
     intelligence_source: str = Field(min_length=1, max_length=200, examples=["coroner"])
     raised_on: date
-    raised_by: str = Field(min_length=1, max_length=200, examples=["South East London ICB quality team"])
 
 
-class MaterialConcernPublic(MaterialConcernCreate):
-    id: UUID
-    correlation_id: UUID
-    received_at: datetime
+class MaterialConcernPublic(MaterialConcernCreate, _Accepted):
+    pass

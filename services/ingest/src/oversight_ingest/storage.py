@@ -1,4 +1,5 @@
-"""What ingest keeps: every exception report and return it accepted, as received."""
+"""What ingest keeps: every exception report, return, fact and concern it accepted, as received,
+with the signed-in user who sent it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from oversight_runtime.storage import timestamp
+from oversight_runtime.storage import ActedBy, timestamp
 
 
-class ExceptionReportRecord(SQLModel, table=True):
+class ExceptionReportRecord(ActedBy, table=True):
     __tablename__ = "exception_report"
 
     id: UUID = Field(primary_key=True)
@@ -20,36 +21,33 @@ class ExceptionReportRecord(SQLModel, table=True):
     category: str
     summary: str
     occurred_on: date
-    reported_by: str
     correlation_id: UUID
     received_at: datetime = timestamp()
 
 
-class SubmissionRecord(SQLModel, table=True):
+class SubmissionRecord(ActedBy, table=True):
     __tablename__ = "submission"
 
     id: UUID = Field(primary_key=True)
     provider: str = Field(index=True, max_length=5)
     period: str = Field(index=True, max_length=7)
-    submitted_by: str
     observations: list[dict[str, Any]] = Field(sa_type=JSON)
     correlation_id: UUID
     received_at: datetime = timestamp()
 
 
-class ProviderFactsEntry(SQLModel, table=True):
+class ProviderFactsEntry(ActedBy, table=True):
     __tablename__ = "provider_facts_entry"
 
     id: UUID = Field(primary_key=True)
     provider: str = Field(index=True, max_length=5)
     facts: dict[str, Any] = Field(sa_type=JSON)
     recorded_on: date
-    recorded_by: str
     correlation_id: UUID
     received_at: datetime = timestamp()
 
 
-class MaterialConcernRecord(SQLModel, table=True):
+class MaterialConcernRecord(ActedBy, table=True):
     __tablename__ = "material_concern"
 
     id: UUID = Field(primary_key=True)
@@ -58,7 +56,6 @@ class MaterialConcernRecord(SQLModel, table=True):
     summary: str
     intelligence_source: str
     raised_on: date
-    raised_by: str
     correlation_id: UUID
     received_at: datetime = timestamp()
 

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 
 from oversight_contracts import MetricId
 from oversight_metrics.storage import Observation, RaisedTrigger
+from oversight_runtime.access import Principal
+from oversight_runtime.security import PROTECTED_RESPONSES, require
 from oversight_runtime.service import OversightService
 
-router = APIRouter(prefix="/v1", tags=["metrics"])
+router = APIRouter(prefix="/v1", tags=["metrics"], responses=PROTECTED_RESPONSES)
+PROVIDER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No provider with this ODS code."}
+}
 
 
-def _service(request: Request) -> OversightService:
+def _provider(request: Request, principal: Principal, ods_code: str) -> OversightService:
+    """The service, once the provider exists (404) and is in the principal's scope (403)."""
     service: OversightService = request.app.state.service
+    service.access.ensure_provider(principal, ods_code)
     return service
 
 
-@router.get("/providers/{ods_code}/observations")
+@router.get("/providers/{ods_code}/observations", responses=PROVIDER_RESPONSES)
 async def provider_observations(
-    ods_code: str, request: Request, metric: Annotated[MetricId | None, Query()] = None
+    ods_code: str,
+    request: Request,
+    principal: Annotated[Principal, require("metrics.read")],
+    metric: Annotated[MetricId | None, Query()] = None,
 ) -> Sequence[Observation]:
-    service = _service(request)
-    service.registry.provider(ods_code)
+    service = _provider(request, principal, ods_code)
     query = select(Observation).where(Observation.provider == ods_code)
     if metric is not None:
         query = query.where(Observation.metric == metric)
@@ -35,10 +44,11 @@ async def provider_observations(
         ).all()
 
 
-@router.get("/providers/{ods_code}/triggers")
-async def provider_triggers(ods_code: str, request: Request) -> Sequence[RaisedTrigger]:
-    service = _service(request)
-    service.registry.provider(ods_code)
+@router.get("/providers/{ods_code}/triggers", responses=PROVIDER_RESPONSES)
+async def provider_triggers(
+    ods_code: str, request: Request, principal: Annotated[Principal, require("metrics.read")]
+) -> Sequence[RaisedTrigger]:
+    service = _provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         query = select(RaisedTrigger).where(RaisedTrigger.provider == ods_code)
         return (await uow.session.exec(query.order_by(col(RaisedTrigger.raised_at)))).all()

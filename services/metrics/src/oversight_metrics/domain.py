@@ -19,12 +19,12 @@ from oversight_engine.indicators import read_indicator
 from oversight_engine.periods import Series, month_index
 
 from oversight_contracts import (
+    AnySubmissionReceived,
     Envelope,
     MetricEvaluated,
     MetricEvaluatedData,
     MetricScoresCalculated,
     MetricScoresCalculatedData,
-    SubmissionReceived,
     TriggerCleared,
     TriggerClearedData,
     TriggerRaised,
@@ -157,7 +157,7 @@ def trigger_changes(
 
 
 def evaluations_for_submission(
-    submission: SubmissionReceived, revised_metrics: set[str], series: Series, pack: FrameworkPack
+    submission: AnySubmissionReceived, revised_metrics: set[str], series: Series, pack: FrameworkPack
 ) -> list[MetricEvaluated]:
     month = month_index(submission.data.period)
     evaluations = []

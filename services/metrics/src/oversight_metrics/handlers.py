@@ -14,11 +14,19 @@ from oversight_engine.periods import month_index
 from sqlmodel import col, select
 
 from oversight_contracts import (
+    AnyExceptionReportReceived,
+    AnyMaterialConcernRaised,
+    AnyProviderFactsRecorded,
+    AnySubmissionReceived,
     Envelope,
     ExceptionReportReceived,
+    ExceptionReportReceivedV2,
     MaterialConcernRaised,
+    MaterialConcernRaisedV2,
     ProviderFactsRecorded,
+    ProviderFactsRecordedV2,
     SubmissionReceived,
+    SubmissionReceivedV2,
     TriggerReviewDue,
 )
 from oversight_contracts.scenario import FACT_FIELDS, MaterialConcern, MetricScores, ScenarioExceptionReport
@@ -39,8 +47,8 @@ from oversight_runtime.unit_of_work import UnitOfWork
 handlers = EventHandlers()
 
 
-@handlers.on(SubmissionReceived)
-async def record_submission(uow: UnitOfWork, event: SubmissionReceived) -> None:
+@handlers.on(SubmissionReceived, SubmissionReceivedV2)
+async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> None:
     """Store each value of a trust's return, evaluate it as an indicator, re-check triggers."""
     uow.registry.provider(event.data.provider)
     metrics = [o.metric for o in event.data.observations]
@@ -74,8 +82,8 @@ async def record_submission(uow: UnitOfWork, event: SubmissionReceived) -> None:
     await _reevaluate(uow, event, history)
 
 
-@handlers.on(ExceptionReportReceived)
-async def record_exception_report(uow: UnitOfWork, event: ExceptionReportReceived) -> None:
+@handlers.on(ExceptionReportReceived, ExceptionReportReceivedV2)
+async def record_exception_report(uow: UnitOfWork, event: AnyExceptionReportReceived) -> None:
     """An exception report raises a trigger under the theme its category maps to (para 21)."""
     uow.registry.provider(event.data.provider)
     uow.session.add(
@@ -90,8 +98,8 @@ async def record_exception_report(uow: UnitOfWork, event: ExceptionReportReceive
     await _reevaluate(uow, event)
 
 
-@handlers.on(MaterialConcernRaised)
-async def record_material_concern(uow: UnitOfWork, event: MaterialConcernRaised) -> None:
+@handlers.on(MaterialConcernRaised, MaterialConcernRaisedV2)
+async def record_material_concern(uow: UnitOfWork, event: AnyMaterialConcernRaised) -> None:
     uow.registry.provider(event.data.provider)
     uow.session.add(
         MaterialConcernSeen(
@@ -105,8 +113,8 @@ async def record_material_concern(uow: UnitOfWork, event: MaterialConcernRaised)
     await _reevaluate(uow, event)
 
 
-@handlers.on(ProviderFactsRecorded)
-async def record_provider_facts(uow: UnitOfWork, event: ProviderFactsRecorded) -> None:
+@handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)
+async def record_provider_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None:
     """Ratings, licence and special measures: a field left out keeps its earlier value."""
     uow.registry.provider(event.data.provider)
     record = await uow.session.get(ProviderFactsRecord, event.data.provider)

@@ -1,4 +1,8 @@
-"""Notification's HTTP API: alerts as a list and as a live server-sent-event stream."""
+"""Notification's HTTP API: alerts as a list and as a live server-sent-event stream.
+
+Both carry only alerts about providers the signed-in user oversees, whatever ``audience`` it asks
+for: the audience narrows what the user may see, it never widens it.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,14 @@ from sse_starlette.sse import EventSourceResponse
 
 from oversight_contracts import OdsCode
 from oversight_notification.storage import Alert, AlertAudience
+from oversight_runtime.access import Principal, ProviderScope
+from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
 from oversight_runtime.service import OversightService
 
-router = APIRouter(prefix="/v1", tags=["alerts"])
+router = APIRouter(prefix="/v1", tags=["alerts"], responses=PROTECTED_RESPONSES)
 POLL_SECONDS = 0.5
+#: Alert ids are 64-bit: a cursor beyond that is a client error, not a database overflow.
+MAX_ALERT_ID = 2**63 - 1
 
 
 class AlertPublic(BaseModel):
@@ -45,9 +53,15 @@ def _check_audience(service: OversightService, audience: str | None) -> None:
 
 
 async def _alerts_after(
-    service: OversightService, after: int, audience: str | None, provider: str | None, limit: int
+    service: OversightService,
+    scope: ProviderScope,
+    after: int,
+    audience: str | None,
+    provider: str | None,
+    limit: int,
 ) -> list[AlertPublic]:
     query = select(Alert).where(col(Alert.id) > after).order_by(col(Alert.id)).limit(limit)
+    query = restrict(query, col(Alert.provider), scope)
     if audience is not None:
         query = query.where(
             col(Alert.id).in_(select(AlertAudience.alert_id).where(AlertAudience.organisation == audience))
@@ -70,35 +84,49 @@ async def _alerts_after(
     ]
 
 
-@router.get("/alerts", response_model=list[AlertPublic])
+@router.get(
+    "/alerts",
+    response_model=list[AlertPublic],
+    responses={404: {"description": "Unknown audience or provider ODS code."}},
+)
 async def list_alerts(
     request: Request,
+    principal: Annotated[Principal, require("alerts.read")],
     audience: Annotated[OdsCode | None, Query(description="ICB or region ODS code")] = None,
     provider: OdsCode | None = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ALERT_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertPublic]:
+    """Alerts about the providers you oversee, oldest first, after the ``after`` cursor."""
     service = _service(request)
     _check_audience(service, audience)
     if provider is not None:
         service.registry.provider(provider)
-    return await _alerts_after(service, after, audience, provider, limit)
+        service.access.ensure_in_scope(principal, provider, loc=("query", "provider"))
+    return await _alerts_after(service, service.access.scope(principal), after, audience, provider, limit)
 
 
-@router.get("/alerts/stream", response_class=EventSourceResponse)
+@router.get(
+    "/alerts/stream",
+    response_class=EventSourceResponse,
+    responses={404: {"description": "Unknown audience ODS code."}},
+)
 async def stream_alerts(
     request: Request,
+    principal: Annotated[Principal, require("alerts.read")],
     audience: Annotated[OdsCode | None, Query(description="ICB or region ODS code")] = None,
-    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0)] = 0,
+    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0, le=MAX_ALERT_ID)] = 0,
 ) -> EventSourceResponse:
-    """Live alerts as server-sent events; reconnecting with Last-Event-ID misses nothing."""
+    """Live alerts about the providers you oversee, as server-sent events; reconnecting with
+    Last-Event-ID misses nothing."""
     service = _service(request)
     _check_audience(service, audience)
+    scope = service.access.scope(principal)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         after = last_event_id
         while not await request.is_disconnected():
-            for alert in await _alerts_after(service, after, audience, None, 100):
+            for alert in await _alerts_after(service, scope, after, audience, None, 100):
                 after = alert.id
                 yield {"id": str(alert.id), "event": "alert", "data": alert.model_dump_json()}
             await asyncio.sleep(POLL_SECONDS)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from oversight_contracts import Actor
 from oversight_runtime.reference import OrganisationKind, OrganisationRegistry, UnknownOrganisation
 
 ScopeKind = Literal["own", "icb", "region", "all"]
@@ -99,6 +100,15 @@ class Principal:
             if policy.allows(role, action):
                 return role
         raise PermissionError(f"{self.user_id} holds no role that may {action}")
+
+    def actor(self, action: str, policy: AccessPolicy) -> Actor:
+        """This principal as the actor of ``action``, as events and records carry it."""
+        return Actor(
+            user_id=self.user_id,
+            name=self.name,
+            organisation=self.organisation,
+            role=self.acting_role(action, policy),
+        )
 
     @property
     def scope_kind(self) -> ScopeKind:
@@ -192,7 +202,9 @@ def principal_from_claims(
     try:
         kind = registry.kind_of(organisation.upper())
     except UnknownOrganisation as error:
-        raise ClaimsProblem(f"the token's organisation {organisation!r} is not known to the platform") from error
+        raise ClaimsProblem(
+            f"the token's organisation {organisation!r} is not known to the platform"
+        ) from error
     roles = []
     for value in _role_values(claims, mapping.roles):
         role = mapping.role_map.get(value, value)

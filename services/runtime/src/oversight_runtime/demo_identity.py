@@ -65,7 +65,9 @@ class DemoUsers(BaseModel):
         for user in self.users:
             if user.username == username:
                 return user
-        raise KeyError(f"no demo user {username!r}; the demo users are: {', '.join(u.username for u in self.users)}")
+        raise KeyError(
+            f"no demo user {username!r}; the demo users are: {', '.join(u.username for u in self.users)}"
+        )
 
 
 @cache
@@ -108,8 +110,12 @@ def issuer_config(
     return {
         "interactiveLogin": True,
         "httpServer": "NettyWrapper",
-        "tokenProvider": {"keyProvider": {"initialKeys": signing_key or new_signing_key(), "algorithm": "RS256"}},
-        "tokenCallbacks": [{"issuerId": ISSUER_ID, "tokenExpiry": token_seconds, "requestMappings": mappings}],
+        "tokenProvider": {
+            "keyProvider": {"initialKeys": signing_key or new_signing_key(), "algorithm": "RS256"}
+        },
+        "tokenCallbacks": [
+            {"issuerId": ISSUER_ID, "tokenExpiry": token_seconds, "requestMappings": mappings}
+        ],
     }
 
 

@@ -35,12 +35,17 @@ class EventHandlers:
         self.registrations: list[HandlerRegistration] = []
 
     def on(
-        self, event_type: type[E]
+        self, *event_types: type[Envelope[Any]]
     ) -> Callable[[Callable[[UnitOfWork, E], Awaitable[None]]], Callable[[UnitOfWork, E], Awaitable[None]]]:
+        """Register a handler for one event type, or for several versions of one event (each on
+        its own topic): a consumer reads a new version and the old one while both are on the
+        broker, so the producer can switch without anything being missed."""
+
         def register(
             func: Callable[[UnitOfWork, E], Awaitable[None]],
         ) -> Callable[[UnitOfWork, E], Awaitable[None]]:
-            self.registrations.append(HandlerRegistration(event_type, func.__name__, func))
+            for event_type in event_types:
+                self.registrations.append(HandlerRegistration(event_type, func.__name__, func))
             return func
 
         return register

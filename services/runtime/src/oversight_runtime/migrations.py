@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
-from oversight_runtime.storage import RUNTIME_TABLES
+from oversight_runtime.storage import RUNTIME_TABLES, UtcDateTime
 
 
 def service_metadata(*service_tables: type[SQLModel]) -> MetaData:
@@ -53,3 +55,42 @@ def _do_run(connection: Connection, target_metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+# --- steps shared by every service's revisions ---------------------------------------------
+
+
+def idempotency_keys_per_caller() -> None:
+    """Make idempotency keys belong to their caller: the key table is recreated with the caller
+    in its primary key. Keys kept from before sign-in are dropped: they belonged to no one, and
+    no signed-in caller can present them as their own."""
+    from alembic import op
+
+    op.drop_table("idempotency_record")
+    op.create_table(
+        "idempotency_record",
+        sa.Column("principal", AutoString(length=200), nullable=False),
+        sa.Column("key", AutoString(length=200), nullable=False),
+        sa.Column("endpoint", AutoString(length=200), nullable=False),
+        sa.Column("request_hash", AutoString(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.JSON(), nullable=False),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("principal", "key", "endpoint"),
+    )
+
+
+def actor_columns(table: str, *, free_text_column: str | None) -> None:
+    """Add the ``ActedBy`` columns to ``table``; the old free-text name column, if any, becomes
+    ``actor_name`` so rows from before sign-in keep the name they gave."""
+    from alembic import op
+
+    with op.batch_alter_table(table) as batch:
+        if free_text_column is not None:
+            batch.alter_column(free_text_column, new_column_name="actor_name", type_=AutoString(length=200))
+        else:
+            batch.add_column(
+                sa.Column("actor_name", AutoString(length=200), nullable=False, server_default="")
+            )
+        for name, length in (("actor_user_id", 200), ("actor_organisation", 5), ("actor_role", 40)):
+            batch.add_column(sa.Column(name, AutoString(length=length), nullable=False, server_default=""))

@@ -59,11 +59,14 @@ class Access:
     def scope(self, principal: Principal) -> ProviderScope:
         return scope_of(principal, self.registry)
 
-    def ensure_provider(
-        self, principal: Principal, provider: str, *, loc: tuple[str, ...] = ("path", "ods_code")
-    ) -> None:
-        """404 for a provider the registry does not know; 403 for one outside the scope."""
+    def ensure_provider(self, principal: Principal, provider: str) -> None:
+        """For a provider named in the path: 404 when the registry does not know it, 403 when it
+        is outside the principal's scope."""
         self.registry.provider(provider)  # UnknownOrganisation: answered as 404 by the service
+        self.ensure_in_scope(principal, provider, loc=("path", "ods_code"))
+
+    def ensure_in_scope(self, principal: Principal, provider: str, *, loc: tuple[str, ...]) -> None:
+        """403 unless ``provider`` is within the principal's scope; ``loc`` names the field."""
         if provider not in self.scope(principal):
             audit(principal, "out_of_scope", provider=provider)
             raise forbidden(
@@ -117,7 +120,13 @@ async def current_principal(
     except IdentityProviderUnavailable as error:
         raise HTTPException(
             503,
-            detail=[{"loc": ["header", "Authorization"], "msg": str(error), "type": "identity_provider_unavailable"}],
+            detail=[
+                {
+                    "loc": ["header", "Authorization"],
+                    "msg": str(error),
+                    "type": "identity_provider_unavailable",
+                }
+            ],
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
 

@@ -14,6 +14,8 @@ from uuid import UUID
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from oversight_contracts import Actor
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -92,6 +94,40 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response_body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = timestamp()
+
+
+class ActedBy(SQLModel):
+    """Who took the human act a row records, from their token (a mixin for such tables).
+
+    Rows from before sign-in existed hold the free-text name only, with empty id, organisation
+    and role.
+    """
+
+    actor_user_id: str = Field(max_length=200)
+    actor_name: str = Field(max_length=200)
+    actor_organisation: str = Field(max_length=5)
+    actor_role: str = Field(max_length=40)
+
+    @staticmethod
+    def of(actor: Actor) -> dict[str, Any]:
+        """The columns for ``actor``, to spread into a row's constructor."""
+        return {
+            "actor_user_id": actor.user_id,
+            "actor_name": actor.name,
+            "actor_organisation": actor.organisation,
+            "actor_role": actor.role,
+        }
+
+    def recorded_actor(self) -> Actor | None:
+        """The actor, or None for a row from before sign-in (a name and nothing else)."""
+        if not self.actor_user_id:
+            return None
+        return Actor(
+            user_id=self.actor_user_id,
+            name=self.actor_name,
+            organisation=self.actor_organisation,
+            role=self.actor_role,
+        )
 
 
 RUNTIME_TABLES: tuple[type[SQLModel], ...] = (OutboxMessage, ProcessedEvent, IdempotencyRecord)

@@ -1,25 +1,42 @@
-"""Segmentation's HTTP API: a provider's needs, segment history and pathway, and the regional
-team's decision (the only write: a proposal is never a decision)."""
+"""Segmentation's HTTP API: a provider's needs, segment history and pathway; the ICS lead's view
+and the regional team's decision (a proposal is never a decision). Every route names the action it
+needs; who gave a view or took a decision is the signed-in user."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
+from oversight_contracts import IcsViewTaken
+from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
+from oversight_runtime.security import PROTECTED_RESPONSES, require
 from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
-from oversight_segmentation.handlers import propose_for
-from oversight_segmentation.storage import NeedTrigger, SegmentDecision, SegmentProposal, SupportNeed
+from oversight_segmentation.flows import propose_for
+from oversight_segmentation.models import (
+    IcsViewCreate,
+    IcsViewPublic,
+    Pathway,
+    SegmentDecisionCreate,
+    SegmentDecisionPublic,
+    SegmentHistory,
+    SupportNeedPublic,
+    TriggerPublic,
+)
+from oversight_segmentation.storage import IcsView, NeedTrigger, SegmentDecision, SegmentProposal, SupportNeed
 
-router = APIRouter(prefix="/v1", tags=["segmentation"])
+router = APIRouter(prefix="/v1", tags=["segmentation"], responses=PROTECTED_RESPONSES)
+PROVIDER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No provider with this ODS code."}
+}
 
 
 def _service(request: Request) -> OversightService:
@@ -27,59 +44,44 @@ def _service(request: Request) -> OversightService:
     return service
 
 
-class TriggerPublic(BaseModel):
-    trigger_id: UUID
-    code: str
-    key: str
-    metric: str | None
-    evidence: str
-    framework_paragraph: str
-    raised_at: datetime
-    cleared_at: datetime | None
-
-
-class SupportNeedPublic(BaseModel):
-    id: UUID
-    provider: str
-    theme: str
-    status: str
-    reason: str
-    identified_at: datetime
-    resolved_at: datetime | None
-    triggers: list[TriggerPublic]
-
-
-class SegmentDecisionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    segment: int = Field(ge=1, le=5)
-    proposal_id: UUID | None = Field(default=None, description="The proposal this decision answers.")
-    decided_by: str = Field(min_length=1, max_length=200, examples=["NHS England London region"])
-    ics_view: str = Field(min_length=1, max_length=4000, description="System leaders' view (para 27).")
-    reason: str = Field(min_length=1, max_length=4000)
-
-
-class SegmentHistory(BaseModel):
-    provider: str
-    current_segment: int | None
-    proposals: list[SegmentProposal]
-    decisions: list[SegmentDecision]
-
-
-class Pathway(BaseModel):
-    provider: str
-    proposal_id: UUID | None
-    proposed_segment: int | None
-    decision_timing: str | None
-    review_date: date | None
-    rationale: list[str]
-    pathway: list[dict[str, Any]]
-
-
-@router.get("/providers/{ods_code}/support-needs", response_model=list[SupportNeedPublic])
-async def provider_support_needs(ods_code: str, request: Request) -> list[SupportNeedPublic]:
+def _provider(request: Request, principal: Principal, ods_code: str) -> OversightService:
+    """The service, once the provider exists (404) and is in the principal's scope (403)."""
     service = _service(request)
-    service.registry.provider(ods_code)
+    service.access.ensure_provider(principal, ods_code)
+    return service
+
+
+def _view_taken(row: IcsView) -> IcsViewTaken:
+    actor = row.recorded_actor()
+    assert actor is not None, "ICS views are only ever recorded with their actor"
+    return IcsViewTaken(
+        view_id=row.id,
+        icb=row.icb,
+        proposal_id=row.proposal_id,
+        recommended_segment=row.recommended_segment,
+        view=row.view,
+        actor=actor,
+        recorded_at=row.recorded_at,
+    )
+
+
+def _decision_public(row: SegmentDecision) -> SegmentDecisionPublic:
+    return SegmentDecisionPublic(
+        **row.model_dump(exclude={*ActedBy.model_fields, "ics_views"}),
+        actor=row.recorded_actor(),
+        ics_views=[IcsViewTaken.model_validate(v) for v in row.ics_views],
+    )
+
+
+@router.get(
+    "/providers/{ods_code}/support-needs",
+    response_model=list[SupportNeedPublic],
+    responses=PROVIDER_RESPONSES,
+)
+async def provider_support_needs(
+    ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
+) -> list[SupportNeedPublic]:
+    service = _provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         needs = (
             await uow.session.exec(
@@ -106,11 +108,12 @@ async def provider_support_needs(ods_code: str, request: Request) -> list[Suppor
     ]
 
 
-@router.get("/providers/{ods_code}/segments", response_model=SegmentHistory)
-async def provider_segments(ods_code: str, request: Request) -> SegmentHistory:
+@router.get("/providers/{ods_code}/segments", response_model=SegmentHistory, responses=PROVIDER_RESPONSES)
+async def provider_segments(
+    ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
+) -> SegmentHistory:
     """Every proposal and decision for the provider, oldest first."""
-    service = _service(request)
-    service.registry.provider(ods_code)
+    service = _provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         proposals = (
             await uow.session.exec(
@@ -130,15 +133,16 @@ async def provider_segments(ods_code: str, request: Request) -> SegmentHistory:
         provider=ods_code,
         current_segment=decisions[-1].segment if decisions else None,
         proposals=list(proposals),
-        decisions=list(decisions),
+        decisions=[_decision_public(d) for d in decisions],
     )
 
 
-@router.get("/providers/{ods_code}/pathway", response_model=Pathway)
-async def provider_pathway(ods_code: str, request: Request) -> Pathway:
+@router.get("/providers/{ods_code}/pathway", response_model=Pathway, responses=PROVIDER_RESPONSES)
+async def provider_pathway(
+    ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
+) -> Pathway:
     """What would clear each trigger and which segment that leads to, from the latest proposal."""
-    service = _service(request)
-    service.registry.provider(ods_code)
+    service = _provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         latest = (
             await uow.session.exec(
@@ -169,17 +173,103 @@ async def provider_pathway(ods_code: str, request: Request) -> Pathway:
 
 
 @router.post(
+    "/providers/{ods_code}/ics-views",
+    status_code=201,
+    response_model=IcsViewPublic,
+    responses={
+        **PROVIDER_RESPONSES,
+        422: {"description": "Invalid view, unknown segment or proposal; nothing stored."},
+    },
+)
+async def record_ics_view(
+    ods_code: str,
+    body: IcsViewCreate,
+    request: Request,
+    principal: Annotated[Principal, require("ics_view.record")],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """An ICS lead gives the system leaders' view on the provider's segmentation (para 27)."""
+    service = _provider(request, principal, ods_code)
+    actor = principal.actor("ics_view.record", service.access.policy)
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        proposal = await uow.session.get(SegmentProposal, body.proposal_id) if body.proposal_id else None
+        view = IcsViewTaken(
+            view_id=uuid4(),
+            icb=principal.organisation,
+            actor=actor,
+            recorded_at=datetime.now(UTC),
+            **body.model_dump(),
+        )
+        event = domain.record_ics_view(
+            view,
+            ods_code,
+            uow.framework,
+            proposal_provider=proposal.provider if proposal else None,
+            correlation_id=UUID(current_correlation_id()),
+        )
+        uow.session.add(
+            IcsView(
+                id=view.view_id,
+                provider=ods_code,
+                **view.model_dump(exclude={"view_id", "actor"}),
+                **ActedBy.of(actor),
+            )
+        )
+        uow.publish(event)
+        return 201, IcsViewPublic(provider=ods_code, **view.model_dump()).model_dump(mode="json")
+
+    return await service.idempotent_write(request, principal, key=idempotency_key, body=body, effect=effect)
+
+
+@router.get(
+    "/providers/{ods_code}/ics-views", response_model=list[IcsViewPublic], responses=PROVIDER_RESPONSES
+)
+async def provider_ics_views(
+    ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
+) -> list[IcsViewPublic]:
+    """Every view the provider's ICS leads have given, oldest first."""
+    service = _provider(request, principal, ods_code)
+    async with service.unit_of_work() as uow:
+        rows = (
+            await uow.session.exec(
+                select(IcsView).where(IcsView.provider == ods_code).order_by(col(IcsView.recorded_at))
+            )
+        ).all()
+    return [IcsViewPublic(provider=ods_code, **_view_taken(r).model_dump()) for r in rows]
+
+
+async def _views_since_last_decision(
+    uow: UnitOfWork, provider: str, since: datetime | None
+) -> list[IcsViewTaken]:
+    query = select(IcsView).where(IcsView.provider == provider)
+    if since is not None:
+        query = query.where(col(IcsView.recorded_at) > since)
+    return domain.current_ics_views([_view_taken(r) for r in await uow.session.exec(query)], since)
+
+
+@router.post(
     "/providers/{ods_code}/segment-decisions",
     status_code=201,
-    response_model=SegmentDecision,
-    responses={422: {"description": "Invalid decision, unknown segment or proposal; nothing stored."}},
+    response_model=SegmentDecisionPublic,
+    responses={
+        **PROVIDER_RESPONSES,
+        422: {
+            "description": "Invalid decision, unknown segment or proposal, or no ICS view; nothing stored."
+        },
+    },
 )
 async def decide_segment(
-    ods_code: str, body: SegmentDecisionCreate, request: Request, idempotency_key: IdempotencyKey = None
+    ods_code: str,
+    body: SegmentDecisionCreate,
+    request: Request,
+    principal: Annotated[Principal, require("segment.decide")],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """The regional team decides a segment, recording the ICS's view and the reason (para 27)."""
-    service = _service(request)
-    service.registry.provider(ods_code)
+    """The regional team decides a segment, having regard to the ICS leads' recorded views, with
+    the reason (para 27)."""
+    service = _provider(request, principal, ods_code)
+    actor = principal.actor("segment.decide", service.access.policy)
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         proposal = await uow.session.get(SegmentProposal, body.proposal_id) if body.proposal_id else None
@@ -197,24 +287,42 @@ async def decide_segment(
                 **body.model_dump(),
             ),
             uow.framework,
+            actor=actor,
+            ics_views=await _views_since_last_decision(
+                uow, ods_code, previous.decided_at if previous else None
+            ),
             previous_segment=previous.segment if previous else None,
             decision_id=uuid4(),
             correlation_id=UUID(current_correlation_id()),
             now=datetime.now(UTC),
         )
-        record = SegmentDecision(id=event.data.decision_id, **event.data.model_dump(exclude={"decision_id"}))
+        data = event.data
+        record = SegmentDecision(
+            id=data.decision_id,
+            **data.model_dump(exclude={"decision_id", "actor", "ics_views"}),
+            ics_views=[v.model_dump(mode="json") for v in data.ics_views],
+            **ActedBy.of(actor),
+        )
         uow.session.add(record)
         uow.publish(event)
         await propose_for(uow, event)
-        return 201, record.model_dump(mode="json")
+        return 201, _decision_public(record).model_dump(mode="json")
 
-    return await service.idempotent_write(request, key=idempotency_key, body=body, effect=effect)
+    return await service.idempotent_write(request, principal, key=idempotency_key, body=body, effect=effect)
 
 
-@router.get("/segment-decisions/{decision_id}", response_model=SegmentDecision)
-async def get_decision(decision_id: UUID, request: Request) -> SegmentDecision:
-    async with _service(request).unit_of_work() as uow:
+@router.get(
+    "/segment-decisions/{decision_id}",
+    response_model=SegmentDecisionPublic,
+    responses={404: {"description": "No such segment decision."}},
+)
+async def get_decision(
+    decision_id: UUID, request: Request, principal: Annotated[Principal, require("segmentation.read")]
+) -> SegmentDecisionPublic:
+    service = _service(request)
+    async with service.unit_of_work() as uow:
         record = await uow.session.get(SegmentDecision, decision_id)
     if record is None:
         raise HTTPException(404, f"no segment decision {decision_id}")
-    return record
+    service.access.ensure_in_scope(principal, record.provider, loc=("path", "decision_id"))
+    return _decision_public(record)

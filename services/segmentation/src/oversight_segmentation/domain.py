@@ -17,9 +17,13 @@ from uuid import UUID
 from oversight_engine import segments
 
 from oversight_contracts import (
+    Actor,
     Envelope,
-    SegmentDecided,
-    SegmentDecidedData,
+    IcsViewRecorded,
+    IcsViewRecordedData,
+    IcsViewTaken,
+    SegmentDecidedV2,
+    SegmentDecidedV2Data,
     SegmentProposed,
     SegmentProposedData,
     SupportNeedIdentified,
@@ -160,57 +164,109 @@ def propose_segment(
 class DecisionRequest:
     provider: str
     segment: int
-    decided_by: str
-    ics_view: str
     reason: str
     proposal_id: UUID | None
     #: The provider of the named proposal, or None when no such proposal exists.
     proposal_provider: str | None
 
 
+def _segment_problem(pack: FrameworkPack, segment: int | None, loc: tuple[str, ...]) -> list[Problem]:
+    segments_in_pack = {rule.segment for rule in pack.segmentation.rules}
+    if segment is None or segment in segments_in_pack:
+        return []
+    return [
+        Problem(
+            loc,
+            f"segment {segment} is not a segment of {pack.id} ({sorted(segments_in_pack)})",
+            "unknown_segment",
+        )
+    ]
+
+
+def _proposal_problem(
+    provider: str, proposal_id: UUID | None, proposal_provider: str | None
+) -> list[Problem]:
+    if proposal_id is None or proposal_provider == provider:
+        return []
+    return [
+        Problem(
+            ("body", "proposal_id"),
+            f"no segment proposal {proposal_id} for provider {provider}",
+            "unknown_proposal",
+        )
+    ]
+
+
+def current_ics_views(views: Sequence[IcsViewTaken], since: datetime | None) -> list[IcsViewTaken]:
+    """The views a decision has regard to: each ICB's latest, given since the provider's last
+    decision (an older view answered an older question)."""
+    latest: dict[str, IcsViewTaken] = {}
+    for view in sorted(views, key=lambda v: v.recorded_at):
+        if since is None or view.recorded_at > since:
+            latest[view.icb] = view
+    return sorted(latest.values(), key=lambda v: v.icb)
+
+
+def record_ics_view(
+    view: IcsViewTaken,
+    provider: str,
+    pack: FrameworkPack,
+    *,
+    proposal_provider: str | None,
+    correlation_id: UUID,
+) -> IcsViewRecorded:
+    """An ICS lead's view on the provider's segmentation, for the regional team (para 27)."""
+    problems = _segment_problem(pack, view.recommended_segment, ("body", "recommended_segment"))
+    problems += _proposal_problem(provider, view.proposal_id, proposal_provider)
+    if problems:
+        raise Rejected(*problems)
+    return IcsViewRecorded.new(
+        source=SOURCE,
+        subject=provider,
+        correlation_id=correlation_id,
+        data=IcsViewRecordedData(provider=provider, **view.model_dump()),
+    )
+
+
 def decide_segment(
     request: DecisionRequest,
     pack: FrameworkPack,
     *,
+    actor: Actor,
+    ics_views: Sequence[IcsViewTaken],
     previous_segment: int | None,
     decision_id: UUID,
     correlation_id: UUID,
     now: datetime,
-) -> SegmentDecided:
-    """Record the regional team's decision; it may differ from the proposal, with a reason."""
-    problems = []
-    segments_in_pack = {rule.segment for rule in pack.segmentation.rules}
-    if request.segment not in segments_in_pack:
+) -> SegmentDecidedV2:
+    """Record the regional team's decision; it may differ from the proposal, with a reason, and it
+    has regard to the system leaders' views (para 27), so at least one must have been given."""
+    problems = _segment_problem(pack, request.segment, ("body", "segment"))
+    problems += _proposal_problem(request.provider, request.proposal_id, request.proposal_provider)
+    if not ics_views:
         problems.append(
             Problem(
-                ("body", "segment"),
-                f"segment {request.segment} is not a segment of {pack.id} ({sorted(segments_in_pack)})",
-                "unknown_segment",
-            )
-        )
-    if request.proposal_id is not None and request.proposal_provider != request.provider:
-        problems.append(
-            Problem(
-                ("body", "proposal_id"),
-                f"no segment proposal {request.proposal_id} for provider {request.provider}",
-                "unknown_proposal",
+                ("path", "ods_code"),
+                f"no ICS lead has given the system's view on {request.provider} since its last decision: "
+                "the regional team decides having regard to system leaders' views (para 27)",
+                "ics_view_missing",
             )
         )
     if problems:
         raise Rejected(*problems)
-    return SegmentDecided.new(
+    return SegmentDecidedV2.new(
         source=SOURCE,
         subject=request.provider,
         correlation_id=correlation_id,
-        data=SegmentDecidedData(
+        data=SegmentDecidedV2Data(
             decision_id=decision_id,
             proposal_id=request.proposal_id,
             provider=request.provider,
             segment=request.segment,
             previous_segment=previous_segment,
-            decided_by=request.decided_by,
-            ics_view=request.ics_view,
             reason=request.reason,
+            actor=actor,
+            ics_views=list(ics_views),
             decided_at=now,
         ),
     )

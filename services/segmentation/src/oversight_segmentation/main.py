@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import SegmentDecided, SegmentProposed, SupportNeedIdentified, SupportNeedResolved
+from oversight_contracts import (
+    IcsViewRecorded,
+    SegmentDecidedV2,
+    SegmentProposed,
+    SupportNeedIdentified,
+    SupportNeedResolved,
+)
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_segmentation.api import router
@@ -19,7 +25,13 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[SupportNeedIdentified, SupportNeedResolved, SegmentProposed, SegmentDecided],
+        publishes=[
+            SupportNeedIdentified,
+            SupportNeedResolved,
+            SegmentProposed,
+            IcsViewRecorded,
+            SegmentDecidedV2,
+        ],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from oversight_runtime.storage import timestamp
+from oversight_runtime.storage import ActedBy, timestamp
 
 
 class SupportNeed(SQLModel, table=True):
@@ -89,8 +89,23 @@ class SegmentProposal(SQLModel, table=True):
     proposed_at: datetime = timestamp()
 
 
-class SegmentDecision(SQLModel, table=True):
-    """The regional team's decision, with who took it, the ICS's view and the reason (para 27)."""
+class IcsView(ActedBy, table=True):
+    """The system leaders' view on a provider's segmentation, given by an ICS lead (para 27)."""
+
+    __tablename__ = "ics_view"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    icb: str = Field(max_length=5)
+    proposal_id: UUID | None = Field(default=None, foreign_key="segment_proposal.id")
+    recommended_segment: int | None = None
+    view: str
+    recorded_at: datetime = timestamp(index=True)
+
+
+class SegmentDecision(ActedBy, table=True):
+    """The regional team's decision, with who took it, the ICS views it had regard to and the
+    reason (para 27). Decisions from before sign-in hold the view as free text in ``legacy_ics_view``."""
 
     __tablename__ = "segment_decision"
 
@@ -99,10 +114,19 @@ class SegmentDecision(SQLModel, table=True):
     provider: str = Field(index=True, max_length=5)
     segment: int
     previous_segment: int | None = None
-    decided_by: str
-    ics_view: str
+    #: Each ``IcsViewTaken`` as it stood when the decision was taken (a snapshot, not a reference).
+    ics_views: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    legacy_ics_view: str | None = None
     reason: str
     decided_at: datetime = timestamp()
 
 
-TABLES = (SupportNeed, NeedTrigger, SegmentationFacts, SegmentationScores, SegmentProposal, SegmentDecision)
+TABLES = (
+    SupportNeed,
+    NeedTrigger,
+    SegmentationFacts,
+    SegmentationScores,
+    SegmentProposal,
+    IcsView,
+    SegmentDecision,
+)

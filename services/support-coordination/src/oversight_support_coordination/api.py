@@ -1,4 +1,4 @@
-"""Support coordination's HTTP API: packages and their timelines."""
+"""Support coordination's HTTP API: packages and their timelines, within the reader's scope."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlmodel import col, select
 
 from oversight_contracts import OdsCode
+from oversight_runtime.access import Principal
+from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
 from oversight_runtime.service import OversightService
 from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
 
-router = APIRouter(prefix="/v1", tags=["support packages"])
+router = APIRouter(prefix="/v1", tags=["support packages"], responses=PROTECTED_RESPONSES)
 
 
 def _service(request: Request) -> OversightService:
@@ -21,23 +23,35 @@ def _service(request: Request) -> OversightService:
     return service
 
 
-@router.get("/support-packages")
+@router.get("/support-packages", responses={404: {"description": "No provider with this ODS code."}})
 async def list_packages(
-    request: Request, provider: Annotated[OdsCode | None, Query()] = None
+    request: Request,
+    principal: Annotated[Principal, require("support.read")],
+    provider: Annotated[OdsCode | None, Query()] = None,
 ) -> Sequence[SupportPackage]:
+    """The packages of every provider the user oversees (or of one of them), oldest first."""
     service = _service(request)
     query = select(SupportPackage).order_by(col(SupportPackage.created_at))
     if provider is not None:
         service.registry.provider(provider)
+        service.access.ensure_in_scope(principal, provider, loc=("query", "provider"))
         query = query.where(SupportPackage.provider == provider)
+    query = restrict(query, col(SupportPackage.provider), service.access.scope(principal))
     async with service.unit_of_work() as uow:
         return (await uow.session.exec(query)).all()
 
 
-@router.get("/support-packages/{package_id}/timeline")
-async def package_timeline(package_id: UUID, request: Request) -> Sequence[PackageTimelineEntry]:
-    async with _service(request).unit_of_work() as uow:
-        if await uow.session.get(SupportPackage, package_id) is None:
+@router.get(
+    "/support-packages/{package_id}/timeline", responses={404: {"description": "No such support package."}}
+)
+async def package_timeline(
+    package_id: UUID, request: Request, principal: Annotated[Principal, require("support.read")]
+) -> Sequence[PackageTimelineEntry]:
+    service = _service(request)
+    async with service.unit_of_work() as uow:
+        package = await uow.session.get(SupportPackage, package_id)
+        if package is None:
             raise HTTPException(404, f"no support package {package_id}")
+        service.access.ensure_in_scope(principal, package.provider, loc=("path", "package_id"))
         query = select(PackageTimelineEntry).where(PackageTimelineEntry.package_id == package_id)
         return (await uow.session.exec(query.order_by(col(PackageTimelineEntry.id)))).all()

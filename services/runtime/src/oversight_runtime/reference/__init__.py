@@ -65,7 +65,11 @@ class OrganisationRegistry(_Record):
 
     @model_validator(mode="after")
     def _consistent(self) -> OrganisationRegistry:
-        codes = [self.national.ods_code, *(r.ods_code for r in self.regions), *(i.ods_code for i in self.icbs)]
+        codes = [
+            self.national.ods_code,
+            *(r.ods_code for r in self.regions),
+            *(i.ods_code for i in self.icbs),
+        ]
         codes += [p.ods_code for p in self.providers]
         duplicates = {c for c in codes if codes.count(c) > 1}
         if duplicates:
