@@ -1,7 +1,8 @@
-"""Session fixtures for the real parts: a Kafka broker and a PostgreSQL server.
+"""Session fixtures for the real parts: a Kafka broker, a PostgreSQL server and an OpenID Connect
+provider.
 
-Both are started by the project's deploy scripts. If either cannot start, every test that needs
-it errors: nothing here skips.
+All are started by the project's deploy scripts. If one cannot start, every test that needs it
+errors: nothing here skips.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.identity import RunningIssuer, start_issuer
 from tests.support.infra import load_deploy_module
 from tests.support.platform import RunningPlatform, start_platform
 
@@ -71,12 +73,25 @@ def new_database(postgres: object) -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="session")
+def oidc() -> Iterator[RunningIssuer]:
+    """The local OpenID Connect provider with the demo users (deploy/oidc), on a free port."""
+    running = start_issuer()
+    try:
+        yield running
+    finally:
+        running.process.stop()
+
+
+@pytest.fixture(scope="session")
 def platform(
-    kafka: str, new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    kafka: str,
+    oidc: RunningIssuer,
+    new_database: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
     """All five services, each its own process with its own PostgreSQL database."""
     workdir: Path = tmp_path_factory.mktemp("platform")
-    running = start_platform(kafka, new_database, workdir)
+    running = start_platform(kafka, new_database, workdir, settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer})
     try:
         yield running
     finally:
@@ -85,7 +100,10 @@ def platform(
 
 @pytest.fixture(scope="session")
 def scored_platform(
-    scored_kafka: str, new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    scored_kafka: str,
+    oidc: RunningIssuer,
+    new_database: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
     """ingest, metrics and segmentation with the 2025/26 scored pack as the active framework."""
     running = start_platform(
@@ -93,7 +111,7 @@ def scored_platform(
         new_database,
         tmp_path_factory.mktemp("scored-platform"),
         only=("ingest", "metrics", "segmentation"),
-        settings={"OVERSIGHT_FRAMEWORK": "nof-2025"},
+        settings={"OVERSIGHT_FRAMEWORK": "nof-2025", "OVERSIGHT_AUTH_ISSUER": oidc.issuer},
     )
     try:
         yield running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
@@ -15,12 +16,21 @@ from pydantic import ValidationError
 from oversight_contracts import (
     ALL_EVENTS,
     EVENTS_BY_TYPE,
+    SUPERSEDED,
+    Actor,
     Envelope,
     ExceptionReportCategory,
     ExceptionReportReceived,
     ExceptionReportReceivedData,
+    ExceptionReportReceivedV2,
+    ExceptionReportReceivedV2Data,
+    IcsViewRecorded,
+    IcsViewRecordedData,
+    IcsViewTaken,
     MaterialConcernRaised,
     MaterialConcernRaisedData,
+    MaterialConcernRaisedV2,
+    MaterialConcernRaisedV2Data,
     MetricEvaluated,
     MetricEvaluatedData,
     MetricScoresCalculated,
@@ -28,12 +38,18 @@ from oversight_contracts import (
     ObservationValue,
     ProviderFactsRecorded,
     ProviderFactsRecordedData,
+    ProviderFactsRecordedV2,
+    ProviderFactsRecordedV2Data,
     SegmentDecided,
     SegmentDecidedData,
+    SegmentDecidedV2,
+    SegmentDecidedV2Data,
     SegmentProposed,
     SegmentProposedData,
     SubmissionReceived,
     SubmissionReceivedData,
+    SubmissionReceivedV2,
+    SubmissionReceivedV2Data,
     SupportNeedIdentified,
     SupportNeedIdentifiedData,
     SupportNeedResolved,
@@ -262,6 +278,97 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         proposed,
         decided,
         package,
+        *_signed_in_examples(proposed),
+    ]
+
+
+TRUST_USER = Actor(user_id="rj1.submitter", name="Asha Patel", organisation="RJ1", role="trust_submitter")
+REGION_USER = Actor(user_id="y56.member", name="Raj Mehta", organisation="Y56", role="regional_member")
+ICS_LEAD = Actor(user_id="qkk.lead", name="Grace Adeyemi", organisation="QKK", role="ics_lead")
+
+
+def _signed_in_examples(proposed: SegmentProposed) -> list[Envelope]:  # type: ignore[type-arg]
+    """The versions that name the signed-in user who acted."""
+    view = IcsViewRecorded.new(
+        source="segmentation",
+        subject="RJ1",
+        data=IcsViewRecordedData(
+            view_id=uuid4(),
+            provider="RJ1",
+            icb="QKK",
+            proposal_id=proposed.data.proposal_id,
+            recommended_segment=2,
+            view="The system agrees with targeted support.",
+            actor=ICS_LEAD,
+            recorded_at=NOW,
+        ),
+    )
+    return [
+        ExceptionReportReceivedV2.new(
+            source="ingest",
+            subject="RJ1",
+            data=ExceptionReportReceivedV2Data(
+                report_id=uuid4(),
+                provider="RJ1",
+                category=ExceptionReportCategory.QUALIFIED_AUDIT_RISK,
+                summary="Auditors signal a qualified opinion.",
+                occurred_on=date(2026, 10, 1),
+                actor=TRUST_USER,
+            ),
+        ),
+        SubmissionReceivedV2.new(
+            source="ingest",
+            subject="RJ1",
+            data=SubmissionReceivedV2Data(
+                submission_id=uuid4(),
+                provider="RJ1",
+                period="2026-09",
+                observations=[ObservationValue(metric="op_ae_4hr_pct", value=72.5)],
+                actor=TRUST_USER,
+            ),
+        ),
+        ProviderFactsRecordedV2.new(
+            source="ingest",
+            subject="RJ1",
+            data=ProviderFactsRecordedV2Data(
+                facts_id=uuid4(),
+                provider="RJ1",
+                licence="suspected_breach",
+                recorded_on=date(2026, 10, 1),
+                actor=REGION_USER,
+            ),
+        ),
+        MaterialConcernRaisedV2.new(
+            source="ingest",
+            subject="RJ1",
+            data=MaterialConcernRaisedV2Data(
+                concern_id=uuid4(),
+                provider="RJ1",
+                theme=Theme.QUALITY_OF_CARE,
+                summary="Prevention of future deaths report",
+                intelligence_source="coroner",
+                raised_on=date(2026, 10, 2),
+                actor=REGION_USER,
+            ),
+        ),
+        view,
+        SegmentDecidedV2.new(
+            source="segmentation",
+            subject="RJ1",
+            data=SegmentDecidedV2Data(
+                decision_id=uuid4(),
+                proposal_id=proposed.data.proposal_id,
+                provider="RJ1",
+                segment=2,
+                previous_segment=1,
+                reason="Audit risk needs targeted support",
+                actor=Actor(
+                    user_id="y56.decider", name="Helen Wright", organisation="Y56", role="regional_decider"
+                ),
+                ics_views=[IcsViewTaken(**view.data.model_dump(exclude={"provider"}))],
+                decided_at=NOW,
+            ),
+        ),
     ]
 
 
@@ -298,7 +405,8 @@ def test_a_type_of_another_version_is_refused() -> None:
 
 
 def test_effects_inherit_correlation_and_name_their_cause() -> None:
-    report, _, _, _, _, trigger, _, _, _, need, _, _, _, package = _examples()
+    examples = _examples()
+    report, trigger, need, package = examples[0], examples[5], examples[9], examples[13]
     assert report.causation_id is None
     assert trigger.causation_id == report.id and need.causation_id == trigger.id
     assert package.causation_id == need.id
@@ -308,7 +416,7 @@ def test_effects_inherit_correlation_and_name_their_cause() -> None:
 def test_topics_are_one_per_type_and_version() -> None:
     topics = [e.topic() for e in ALL_EVENTS]
     assert len(set(topics)) == len(topics)
-    assert all(t.startswith("oversight.") and t.endswith(".v1") for t in topics)
+    assert all(re.fullmatch(r"oversight\.[a-z_]+\.[a-z_]+\.v[1-9][0-9]*", t) for t in topics), topics
     assert ExceptionReportReceived.dead_letter_topic() == "oversight.exception_report.received.v1.dlq"
 
 
@@ -352,4 +460,14 @@ def test_asyncapi_documents_name_every_channel() -> None:
     channels = set()
     for path in asyncapi.glob("*.json"):
         channels |= {c.split(":")[0] for c in json.loads(path.read_text())["channels"]}
-    assert {e.topic() for e in ALL_EVENTS} <= channels
+    assert {e.topic() for e in ALL_EVENTS if e not in SUPERSEDED} <= channels
+
+
+def test_no_service_publishes_a_superseded_version() -> None:
+    asyncapi = Path(__file__).resolve().parents[2] / "contracts" / "asyncapi"
+    published = set()
+    for path in asyncapi.glob("*.json"):
+        published |= {
+            c.split(":")[0] for c in json.loads(path.read_text())["channels"] if c.endswith(":publish")
+        }
+    assert published.isdisjoint({e.topic() for e in SUPERSEDED})

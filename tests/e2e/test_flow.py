@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 from oversight_contracts import (
-    ExceptionReportReceived,
+    ExceptionReportReceivedV2,
     SupportNeedIdentified,
     SupportPackageProposed,
     TriggerRaised,
 )
+from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually, read_topic
 from tests.support.platform import RunningPlatform
 
@@ -33,24 +34,29 @@ def _spans(trace_file: Any) -> list[dict[str, Any]]:
 
 
 async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
-    platform: RunningPlatform, kafka: str
+    platform: RunningPlatform, kafka: str, oidc: RunningIssuer
 ) -> None:
     report = {
         "provider": PROVIDER,
         "category": "qualified_audit_risk",
         "summary": "External auditors signal a possible qualified opinion on going concern.",
         "occurred_on": date.today().isoformat(),
-        "reported_by": "Chief Financial Officer",
     }
     async with httpx.AsyncClient(timeout=10) as client:
-        accepted = await client.post(f"{platform.url('ingest')}/v1/exception-reports", json=report)
+        accepted = await client.post(
+            f"{platform.url('ingest')}/v1/exception-reports",
+            json=report,
+            headers=oidc.headers("rj1.submitter"),
+        )
         assert accepted.status_code == 202, accepted.text
         correlation_id = accepted.json()["correlation_id"]
         assert accepted.headers["X-Correlation-ID"] == correlation_id
 
         async def alert_for_report() -> list[dict[str, Any]]:
             response = await client.get(
-                f"{platform.url('notification')}/v1/alerts", params={"provider": PROVIDER}
+                f"{platform.url('notification')}/v1/alerts",
+                params={"provider": PROVIDER},
+                headers=oidc.headers("qkk.member"),
             )
             return [a for a in response.json() if a["correlation_id"] == correlation_id]
 
@@ -63,7 +69,12 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
 
     # One correlation id across every event of the chain, each caused by the one before.
     chain = []
-    for event_type in (ExceptionReportReceived, TriggerRaised, SupportNeedIdentified, SupportPackageProposed):
+    for event_type in (
+        ExceptionReportReceivedV2,
+        TriggerRaised,
+        SupportNeedIdentified,
+        SupportPackageProposed,
+    ):
         records = await read_topic(kafka, event_type.topic())
         events = [event_type.model_validate_json(r.value) for r in records]
         mine = [e for e in events if str(e.correlation_id) == correlation_id]
@@ -73,6 +84,8 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
         )
         chain.append(mine[0])
     assert chain[0].causation_id is None
+    assert chain[0].data.actor.user_id == "rj1.submitter"  # who reported it: from the token
+    assert (chain[0].data.actor.organisation, chain[0].data.actor.role) == ("RJ1", "trust_submitter")
     for cause, effect in itertools.pairwise(chain):
         assert effect.causation_id == cause.id
 
@@ -100,7 +113,7 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
     assert services == {"ingest", "metrics", "segmentation", "support-coordination", "notification"}
 
 
-async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform) -> None:
+async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform, oidc: RunningIssuer) -> None:
     """The server-sent-event stream delivers a new alert to the ICB watching it."""
     import httpx_sse
 
@@ -109,12 +122,19 @@ async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform) -> No
         "category": "cqc_warning_notice",
         "summary": "CQC warning notice served on maternity services.",
         "occurred_on": date.today().isoformat(),
-        "reported_by": "Chief Nurse",
     }
     async with httpx.AsyncClient(timeout=90) as client:
-        latest = await client.get(f"{platform.url('notification')}/v1/alerts", params={"limit": 500})
+        latest = await client.get(
+            f"{platform.url('notification')}/v1/alerts",
+            params={"limit": 500},
+            headers=oidc.headers("qkk.member"),
+        )
         last_id = max([a["id"] for a in latest.json()], default=0)
-        posted = await client.post(f"{platform.url('ingest')}/v1/exception-reports", json=report)
+        posted = await client.post(
+            f"{platform.url('ingest')}/v1/exception-reports",
+            json=report,
+            headers=oidc.headers("rjz.submitter"),
+        )
         assert posted.status_code == 202, posted.text
         correlation_id = posted.json()["correlation_id"]
         async with httpx_sse.aconnect_sse(
@@ -122,7 +142,7 @@ async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform) -> No
             "GET",
             f"{platform.url('notification')}/v1/alerts/stream",
             params={"audience": "QKK"},
-            headers={"Last-Event-ID": str(last_id)},
+            headers=oidc.headers("qkk.member", **{"Last-Event-ID": str(last_id)}),
         ) as source:
             async for sse in source.aiter_sse():
                 alert = json.loads(sse.data)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from oversight_contracts import (
-    SegmentDecided,
+    SegmentDecidedV2,
     SegmentProposed,
     SupportNeedIdentified,
     SupportNeedResolved,
@@ -23,6 +23,7 @@ from oversight_contracts import (
     TriggerReviewDue,
 )
 from tests.support.db import count
+from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import E, eventually, read_events
 from tests.support.periods import months_ago
 from tests.support.platform import RunningPlatform
@@ -34,6 +35,7 @@ KEY = "operational_standard_failed:op_ae_4hr_pct"
 
 
 async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: str, ae: float) -> None:
+    """A return from RJ2's own submitter (the client signs in as them)."""
     response = await client.post(
         f"{platform.url('ingest')}/v1/submissions",
         json={
@@ -43,7 +45,6 @@ async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: 
                 {"metric": "op_ae_4hr_pct", "value": ae},
                 {"metric": "op_rtt_18wk_pct", "value": 93.0},
             ],
-            "submitted_by": "Performance team",
         },
     )
     assert response.status_code == 202, response.text
@@ -54,9 +55,9 @@ async def _events(kafka: str, event_type: type[E]) -> list[E]:
 
 
 async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
-    platform: RunningPlatform, kafka: str
+    platform: RunningPlatform, kafka: str, oidc: RunningIssuer
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("rj2.submitter")) as client:
         # para 48: A&E 4-hour below 95% in two consecutive months.
         await _submit(client, platform, months_ago(4), 91.0)
         await _submit(client, platform, months_ago(3), 89.5)
@@ -102,17 +103,44 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         assert pathway["proposal_id"] == str(proposal.data.proposal_id)
         assert any("para 27" in line for line in pathway["rationale"])
 
-        # The regional team decides, recording the ICS's view; bad decisions change nothing.
-        decisions_url = f"{platform.url('segmentation')}/v1/providers/{PROVIDER}/segment-decisions"
+        # The ICS lead gives the system's view; the regional team decides having regard to it
+        # (para 27); bad decisions change nothing.
+        segmentation = platform.url("segmentation")
+        decisions_url = f"{segmentation}/v1/providers/{PROVIDER}/segment-decisions"
+        decider = oidc.headers("y56.decider")
         db = platform.database_urls["segmentation"]
+        before_view = await client.post(decisions_url, json={"segment": 2, "reason": "r"}, headers=decider)
+        assert (
+            before_view.status_code == 422 and before_view.json()["detail"][0]["type"] == "ics_view_missing"
+        )
+        view = {
+            "proposal_id": str(proposal.data.proposal_id),
+            "recommended_segment": 2,
+            "view": "South East London ICB agrees: flow support through the urgent care board",
+        }
+        recorded = await client.post(
+            f"{segmentation}/v1/providers/{PROVIDER}/ics-views", json=view, headers=oidc.headers("qkk.lead")
+        )
+        assert recorded.status_code == 201, recorded.text
+        assert recorded.json()["actor"] == {
+            "user_id": "qkk.lead",
+            "name": "Grace Adeyemi",
+            "organisation": "QKK",
+            "role": "ics_lead",
+        }
         bad = [
-            {"segment": 7, "decided_by": "r", "ics_view": "v", "reason": "r"},
-            {"segment": 5, "decided_by": "r", "ics_view": "v", "reason": "r"},
-            {"segment": 2, "proposal_id": str(uuid4()), "decided_by": "r", "ics_view": "v", "reason": "r"},
-            {"segment": 2, "decided_by": "r", "reason": "no ICS view"},
+            {"segment": 7, "reason": "r"},
+            {"segment": 5, "reason": "r"},
+            {"segment": 2, "proposal_id": str(uuid4()), "reason": "r"},
+            {"segment": 2, "reason": "r", "decided_by": "someone else"},  # who decides is the token's user
+            {
+                "segment": 2,
+                "reason": "r",
+                "ics_view": "a view typed by the region",
+            },  # views come from ICS leads
         ]
         for body in bad:
-            response = await client.post(decisions_url, json=body)
+            response = await client.post(decisions_url, json=body, headers=decider)
             assert response.status_code == 422, body
             assert response.json()["detail"][0]["loc"][0] == "body"
         assert await count(db, f"SELECT count(*) FROM segment_decision WHERE provider = '{PROVIDER}'") == 0
@@ -120,21 +148,26 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         decision = {
             "segment": 2,
             "proposal_id": str(proposal.data.proposal_id),
-            "decided_by": "NHS England London region",
-            "ics_view": "South East London ICB agrees: flow support through the urgent care board",
             "reason": "Two months below the A&E standard; targeted support agreed with the trust",
         }
-        headers = {"Idempotency-Key": f"decision-{uuid4()}"}
+        headers = {**decider, "Idempotency-Key": f"decision-{uuid4()}"}
         first = await client.post(decisions_url, json=decision, headers=headers)
         again = await client.post(decisions_url, json=decision, headers=headers)
-        assert first.status_code == again.status_code == 201
+        assert first.status_code == again.status_code == 201, first.text
         assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
 
-        async def decided() -> list[SegmentDecided]:
-            return await _events(kafka, SegmentDecided)
+        async def decided() -> list[SegmentDecidedV2]:
+            return await _events(kafka, SegmentDecidedV2)
 
         [published] = await eventually(decided)
-        assert published.data.segment == 2 and published.data.ics_view == decision["ics_view"]
+        assert published.data.segment == 2
+        assert (published.data.actor.user_id, published.data.actor.role) == (
+            "y56.decider",
+            "regional_decider",
+        )
+        assert [(v.icb, v.view, v.actor.user_id) for v in published.data.ics_views] == [
+            ("QKK", view["view"], "qkk.lead")
+        ]
 
         # Two months back within the standard: the trigger clears, the need resolves, segment 1.
         await _submit(client, platform, months_ago(2), 96.0)
@@ -158,9 +191,7 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         [latest] = await eventually(back_to_one)
         assert latest.data.current_segment == 2 and latest.data.decision_timing == "immediate"
 
-        history = (
-            await client.get(f"{platform.url('segmentation')}/v1/providers/{PROVIDER}/segments")
-        ).json()
+        history = (await client.get(f"{segmentation}/v1/providers/{PROVIDER}/segments")).json()
         assert history["current_segment"] == 2  # a proposal is never a decision
         assert [p["proposed_segment"] for p in history["proposals"]] == [2, 1]
         observations = (
@@ -170,10 +201,10 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
 
 
 async def test_special_measures_recorded_as_a_fact_proposes_segment_4(
-    platform: RunningPlatform, kafka: str
+    platform: RunningPlatform, kafka: str, oidc: RunningIssuer
 ) -> None:
     """Table 2: special measures is segment 4 whatever the triggers; RJ6 is otherwise untouched."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("y56.member")) as client:
         response = await client.post(
             f"{platform.url('ingest')}/v1/provider-facts",
             json={
@@ -181,13 +212,12 @@ async def test_special_measures_recorded_as_a_fact_proposes_segment_4(
                 "special_measures": "quality",
                 "licence": "breach",
                 "recorded_on": date.today().isoformat(),
-                "recorded_by": "NHS England London region",
             },
         )
         assert response.status_code == 202, response.text
         empty = await client.post(
             f"{platform.url('ingest')}/v1/provider-facts",
-            json={"provider": "RJ6", "recorded_on": date.today().isoformat(), "recorded_by": "x"},
+            json={"provider": "RJ6", "recorded_on": date.today().isoformat()},
         )
         assert empty.status_code == 422 and "at least one fact" in empty.text
 

@@ -7,6 +7,7 @@ from datetime import date
 import httpx
 import pytest
 
+from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually
 from tests.support.platform import RunningPlatform
 
@@ -30,9 +31,14 @@ BAD_READS = [
 
 @pytest.mark.parametrize(("service", "path", "params", "status"), BAD_READS)
 async def test_bad_reads_are_refused_clearly(
-    platform: RunningPlatform, service: str, path: str, params: dict[str, object], status: int
+    platform: RunningPlatform,
+    oidc: RunningIssuer,
+    service: str,
+    path: str,
+    params: dict[str, object],
+    status: int,
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("national.viewer")) as client:
         response = await client.get(platform.url(service) + path, params=params)
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
@@ -41,16 +47,17 @@ async def test_bad_reads_are_refused_clearly(
         assert "ZZZ99" in str(detail)
 
 
-async def test_each_service_shows_its_part_of_a_report(platform: RunningPlatform) -> None:
+async def test_each_service_shows_its_part_of_a_report(
+    platform: RunningPlatform, oidc: RunningIssuer
+) -> None:
     """RJ7 under strategic change is left alone by the other end-to-end tests."""
     report = {
         "provider": "RJ7",
         "category": "strategic_delivery_failure",
         "summary": "Planned service reconfiguration with the ICS halted: partner withdrew.",
         "occurred_on": date.today().isoformat(),
-        "reported_by": "Chief Operating Officer",
     }
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("rj7.submitter")) as client:
         posted = await client.post(f"{platform.url('ingest')}/v1/exception-reports", json=report)
         assert posted.status_code == 202
         report_id = posted.json()["id"]

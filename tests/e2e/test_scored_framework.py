@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from oversight_contracts import MetricScoresCalculated, SegmentProposed
+from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import E, eventually, read_events
 from tests.support.periods import months_ago
 from tests.support.platform import RunningPlatform
@@ -27,7 +28,6 @@ async def _submit(client: httpx.AsyncClient, platform: RunningPlatform, period: 
             "provider": PROVIDER,
             "period": period,
             "observations": [{"metric": m, "value": v} for m, v in values.items()],
-            "submitted_by": "Performance team",
         },
     )
     assert response.status_code == 202, response.text
@@ -58,9 +58,9 @@ async def _proposal_where(kafka: str, segment: int, mean: str, also: str = "") -
 
 
 async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
-    scored_platform: RunningPlatform, scored_kafka: str
+    scored_platform: RunningPlatform, scored_kafka: str, oidc: RunningIssuer
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("rj1.submitter")) as client:
         # A&E at 61% and RTT at 38% score 4.00 (the worst of their bands); a 1.5% surplus scores 1.00.
         await _submit(
             client,

@@ -13,16 +13,29 @@ from fastapi.testclient import TestClient
 from oversight_ingest.main import create_service
 from oversight_runtime.settings import ServiceSettings
 from tests.support.db import count
+from tests.support.identity import RunningIssuer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")
-def ingest(kafka: str, new_database: Callable[[str], str]) -> Iterator[tuple[TestClient, str]]:
+def ingest(
+    kafka: str, oidc: RunningIssuer, new_database: Callable[[str], str]
+) -> Iterator[tuple[TestClient, str]]:
+    """Ingest in process, trusting the local OpenID Connect provider; the client signs in as
+    RJ1's submitter unless a test sends another user's token."""
     url = new_database("ingest_api")
-    settings = ServiceSettings(service_name="ingest", kafka_bootstrap_servers=kafka, database_url=url)
-    with TestClient(create_service(settings).app) as client:
+    settings = ServiceSettings(
+        service_name="ingest", kafka_bootstrap_servers=kafka, database_url=url, auth=oidc.auth_settings()
+    )
+    with TestClient(create_service(settings).app, headers=oidc.headers("rj1.submitter")) as client:
         yield client, url
+
+
+@pytest.fixture(scope="module")
+def region(oidc: RunningIssuer) -> dict[str, str]:
+    """Headers of a London regional team member, who records facts and concerns."""
+    return oidc.headers("y56.member")
 
 
 def _report(**overrides: Any) -> dict[str, Any]:
@@ -31,7 +44,6 @@ def _report(**overrides: Any) -> dict[str, Any]:
         "category": "material_reputational_issue",
         "summary": "National press coverage of delayed discharges.",
         "occurred_on": date.today().isoformat(),
-        "reported_by": "Director of Communications",
     } | overrides
 
 
@@ -40,7 +52,6 @@ def _submission(**overrides: Any) -> dict[str, Any]:
         "provider": "RJ1",
         "period": "2026-09",
         "observations": [{"metric": "op_ae_4hr_pct", "value": 71.2}],
-        "submitted_by": "Performance team",
     } | overrides
 
 
@@ -84,10 +95,28 @@ async def test_bad_exception_report_is_rejected_and_changes_nothing(
 async def test_missing_field_is_named(ingest: tuple[TestClient, str]) -> None:
     client, _url = ingest
     body = _report()
-    del body["reported_by"]
+    del body["summary"]
     response = client.post("/v1/exception-reports", json=body)
     assert response.status_code == 422
-    assert ["body", "reported_by"] in [e["loc"] for e in response.json()["detail"]]
+    assert ["body", "summary"] in [e["loc"] for e in response.json()["detail"]]
+
+
+async def test_who_reported_comes_from_the_token_never_the_body(ingest: tuple[TestClient, str]) -> None:
+    client, url = ingest
+    before = await _stored(url)
+    claimed = client.post("/v1/exception-reports", json=_report(reported_by="Chief Executive"))
+    assert claimed.status_code == 422 and ["body", "reported_by"] in [
+        e["loc"] for e in claimed.json()["detail"]
+    ]
+    assert await _stored(url) == before
+    accepted = client.post("/v1/exception-reports", json=_report())
+    assert accepted.status_code == 202
+    assert accepted.json()["actor"] == {
+        "user_id": "rj1.submitter",
+        "name": "Asha Patel",
+        "organisation": "RJ1",
+        "role": "trust_submitter",
+    }
 
 
 BAD_SUBMISSIONS = [
@@ -141,7 +170,6 @@ def _facts(**overrides: Any) -> dict[str, Any]:
         "cqc": {"overall": "requires_improvement", "safe": "good"},
         "licence": "compliant",
         "recorded_on": date.today().isoformat(),
-        "recorded_by": "NHS England London region",
     } | overrides
 
 
@@ -152,7 +180,6 @@ def _concern(**overrides: Any) -> dict[str, Any]:
         "summary": "Prevention of future deaths report on sepsis recognition.",
         "intelligence_source": "coroner",
         "raised_on": date.today().isoformat(),
-        "raised_by": "South East London ICB quality team",
     } | overrides
 
 
@@ -210,11 +237,11 @@ BAD_WRITES = [
 
 @pytest.mark.parametrize(("path", "body", "loc"), BAD_WRITES)
 async def test_bad_facts_or_concern_is_rejected_and_changes_nothing(
-    ingest: tuple[TestClient, str], path: str, body: dict[str, Any], loc: list[Any]
+    ingest: tuple[TestClient, str], region: dict[str, str], path: str, body: dict[str, Any], loc: list[Any]
 ) -> None:
     client, url = ingest
     before = await _stored(url)
-    response = client.post(path, json=body)
+    response = client.post(path, json=body, headers=region)
     assert response.status_code == 422, response.text
     assert loc in [error["loc"] for error in response.json()["detail"]]
     assert await _stored(url) == before
@@ -224,11 +251,11 @@ async def test_bad_facts_or_concern_is_rejected_and_changes_nothing(
     ("path", "body"), [("/v1/provider-facts", _facts()), ("/v1/material-concerns", _concern())]
 )
 async def test_facts_and_concerns_are_stored_and_staged_once_per_key(
-    ingest: tuple[TestClient, str], path: str, body: dict[str, Any]
+    ingest: tuple[TestClient, str], region: dict[str, str], path: str, body: dict[str, Any]
 ) -> None:
     client, url = ingest
     before = await _stored(url)
-    headers = {"Idempotency-Key": f"key-{path}-{date.today()}"}
+    headers = {**region, "Idempotency-Key": f"key-{path}-{date.today()}"}
     first = client.post(path, json=body, headers=headers)
     again = client.post(path, json=body, headers=headers)
     assert first.status_code == again.status_code == 202
@@ -236,6 +263,38 @@ async def test_facts_and_concerns_are_stored_and_staged_once_per_key(
     after = await _stored(url)
     assert after[2] == before[2] + 1  # one event staged in the outbox
     assert sum(after[3:]) == sum(before[3:]) + 1
+    assert first.json()["actor"]["user_id"] == "y56.member"
+
+
+async def test_an_idempotency_key_belongs_to_its_caller(
+    ingest: tuple[TestClient, str], oidc: RunningIssuer
+) -> None:
+    """Another user reusing a key is neither refused nor handed the first user's answer."""
+    client, url = ingest
+    key = {"Idempotency-Key": "shared-by-two-callers-0001"}
+    before = await _stored(url)
+    member = client.post(
+        "/v1/material-concerns", json=_concern(), headers={**oidc.headers("qkk.member"), **key}
+    )
+    lead = client.post("/v1/material-concerns", json=_concern(), headers={**oidc.headers("qkk.lead"), **key})
+    other_body = client.post(
+        "/v1/material-concerns",
+        json=_concern(summary="Another concern"),
+        headers={**oidc.headers("y56.member"), **key},
+    )
+    assert member.status_code == lead.status_code == other_body.status_code == 202
+    assert "Idempotent-Replayed" not in lead.headers and "Idempotent-Replayed" not in other_body.headers
+    assert [r.json()["actor"]["user_id"] for r in (member, lead, other_body)] == [
+        "qkk.member",
+        "qkk.lead",
+        "y56.member",
+    ]
+    assert len({r.json()["id"] for r in (member, lead, other_body)}) == 3
+    assert (await _stored(url))[4] == before[4] + 3
+    replay = client.post(
+        "/v1/material-concerns", json=_concern(), headers={**oidc.headers("qkk.lead"), **key}
+    )
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == lead.json()
 
 
 async def test_malformed_json_is_rejected(ingest: tuple[TestClient, str]) -> None:

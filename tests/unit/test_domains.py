@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from oversight_contracts import (
+    Actor,
     ExceptionReportCategory,
     ExceptionReportReceived,
     ExceptionReportReceivedData,
+    IcsViewTaken,
     ObservationValue,
+    SegmentDecidedV2,
     SegmentProposed,
-    SubmissionReceived,
-    SubmissionReceivedData,
+    SubmissionReceivedV2,
+    SubmissionReceivedV2Data,
     SupportNeedIdentified,
     SupportNeedIdentifiedData,
     Theme,
@@ -36,6 +39,9 @@ NOW = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 REGISTRY = load_registry()
 PACK = load_pack("nof-2019")
 SCORED_PACK = load_pack("nof-2025")
+TRUST_USER = Actor(user_id="rj1.submitter", name="Asha Patel", organisation="RJ1", role="trust_submitter")
+REGION_USER = Actor(user_id="y56.decider", name="Helen Wright", organisation="Y56", role="regional_decider")
+ICS_LEAD = Actor(user_id="qkk.lead", name="Grace Adeyemi", organisation="QKK", role="ics_lead")
 
 
 def _report(
@@ -66,14 +72,15 @@ def test_ingest_accepts_a_known_provider_and_keeps_the_request_correlation() -> 
             category="cqc_warning_notice",
             summary="x",
             occurred_on=date(2026, 10, 1),
-            reported_by="y",
         ),
         registry=REGISTRY,
         report_id=uuid4(),
         today=date(2026, 10, 5),
         correlation_id=correlation,
+        actor=TRUST_USER,
     )
     assert event.subject == "RJ1" and event.correlation_id == correlation and event.source == "ingest"
+    assert event.data.actor == TRUST_USER  # who reported it comes from the token, not the body
 
 
 def test_ingest_rejects_unknown_provider_naming_the_field() -> None:
@@ -83,13 +90,13 @@ def test_ingest_rejects_unknown_provider_naming_the_field() -> None:
                 provider="ZZZ99",
                 period="2026-09",
                 observations=[{"metric": "q_hsmr", "value": 1}],
-                submitted_by="x",
             ),
             registry=REGISTRY,
             framework=PACK,
             submission_id=uuid4(),
             today=date(2026, 10, 5),
             correlation_id=uuid4(),
+            actor=TRUST_USER,
         )
     assert rejected.value.detail()[0]["loc"] == ["body", "provider"]
     assert "ZZZ99" in str(rejected.value.detail()[0]["msg"])
@@ -107,13 +114,13 @@ def test_ingest_reports_every_problem_of_a_submission_at_once() -> None:
                     {"metric": "q_made_up", "value": 3},
                     {"metric": "op_ae_4hr_pct", "value": 104.0},
                 ],
-                submitted_by="x",
             ),
             registry=REGISTRY,
             framework=PACK,
             submission_id=uuid4(),
             today=date(2026, 10, 5),
             correlation_id=uuid4(),
+            actor=TRUST_USER,
         )
     assert [(p["type"], p["loc"]) for p in rejected.value.detail()] == [
         ("period_in_future", ["body", "period"]),
@@ -191,10 +198,10 @@ def test_scores_are_published_under_a_scored_framework_only_when_they_change() -
 
 
 def test_submission_gives_one_evaluation_per_value_with_its_indicator_reading() -> None:
-    submission = SubmissionReceived.new(
+    submission = SubmissionReceivedV2.new(
         source="ingest",
         subject="RJ1",
-        data=SubmissionReceivedData(
+        data=SubmissionReceivedV2Data(
             submission_id=uuid4(),
             provider="RJ1",
             period="2026-09",
@@ -202,7 +209,7 @@ def test_submission_gives_one_evaluation_per_value_with_its_indicator_reading() 
                 ObservationValue(metric="op_ae_4hr_pct", value=71.0),
                 ObservationValue(metric="q_hsmr", value=102),
             ],
-            submitted_by="BI",
+            actor=TRUST_USER,
         ),
     )
     series = {"op_ae_4hr_pct": {24320: 71.0}, "q_hsmr": {24320: 102.0}}
@@ -354,21 +361,56 @@ def test_scored_proposal_follows_the_mean_score_and_the_deficit_floor() -> None:
     assert unscored is None  # no proposal until metrics has sent the scores
 
 
+def _view(icb: str, at: datetime, text: str = "agree") -> IcsViewTaken:
+    return IcsViewTaken(view_id=uuid4(), icb=icb, view=text, actor=ICS_LEAD, recorded_at=at)
+
+
+def _decide(request: segmentation.DecisionRequest, views: list[IcsViewTaken]) -> object:
+    return segmentation.decide_segment(
+        request,
+        PACK,
+        actor=REGION_USER,
+        ics_views=views,
+        previous_segment=None,
+        decision_id=uuid4(),
+        correlation_id=uuid4(),
+        now=NOW,
+    )
+
+
 def test_a_decision_names_an_unknown_segment_or_foreign_proposal() -> None:
     request = segmentation.DecisionRequest(
-        provider="RJ1",
-        segment=5,
-        decided_by="region",
-        ics_view="agree",
-        reason="r",
-        proposal_id=uuid4(),
-        proposal_provider="RJZ",
+        provider="RJ1", segment=5, reason="r", proposal_id=uuid4(), proposal_provider="RJZ"
     )
     with pytest.raises(Rejected) as rejected:
-        segmentation.decide_segment(
-            request, PACK, previous_segment=None, decision_id=uuid4(), correlation_id=uuid4(), now=NOW
-        )
+        _decide(request, [_view("QKK", NOW)])
     assert [p["loc"] for p in rejected.value.detail()] == [["body", "segment"], ["body", "proposal_id"]]
+
+
+def test_a_decision_needs_a_system_view_and_carries_the_decider_and_the_views_para_27() -> None:
+    request = segmentation.DecisionRequest(
+        provider="RJ1", segment=2, reason="r", proposal_id=None, proposal_provider=None
+    )
+    with pytest.raises(Rejected) as rejected:
+        _decide(request, [])
+    assert [p["type"] for p in rejected.value.detail()] == ["ics_view_missing"]
+    view = _view("QKK", NOW)
+    decided = _decide(request, [view])
+    assert isinstance(decided, SegmentDecidedV2)
+    assert decided.data.actor == REGION_USER and decided.data.ics_views == [view]
+
+
+def test_a_decision_has_regard_to_each_icbs_latest_view_since_the_last_decision() -> None:
+    last_decision = NOW - timedelta(days=30)
+    old = _view("QKK", last_decision - timedelta(days=1), "before the last decision")
+    first, latest = (
+        _view("QKK", NOW - timedelta(days=5), "first"),
+        _view("QKK", NOW - timedelta(days=2), "latest"),
+    )
+    other_icb = _view("QWE", NOW - timedelta(days=3), "south west london")
+    current = segmentation.current_ics_views([latest, old, other_icb, first], since=last_decision)
+    assert [v.view for v in current] == ["latest", "south west london"]
+    assert [v.view for v in segmentation.current_ics_views([old], since=None)] == ["before the last decision"]
 
 
 # --- support coordination and notification -----------------------------------------------

@@ -11,6 +11,7 @@ from oversight_contracts.envelope import DEAD_LETTER_SUFFIX, TOPIC_PREFIX, Envel
 from oversight_contracts.events import (
     ALL_EVENTS,
     EVENTS_BY_TYPE,
+    SUPERSEDED,
     Actor,
     AnyExceptionReportReceived,
     AnyMaterialConcernRaised,
@@ -65,6 +66,7 @@ __all__ = [
     "ALL_EVENTS",
     "DEAD_LETTER_SUFFIX",
     "EVENTS_BY_TYPE",
+    "SUPERSEDED",
     "TOPIC_PREFIX",
     "Actor",
     "AnyExceptionReportReceived",

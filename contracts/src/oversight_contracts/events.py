@@ -441,4 +441,16 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     SegmentDecidedV2,
 )
 
+#: Released versions no service publishes any more: kept so that their history on the broker stays
+#: readable (consumers of the ingest events read v1 and v2 alike), never produced again.
+SUPERSEDED: frozenset[type[Envelope[Payload]]] = frozenset(  # type: ignore[assignment]
+    {
+        ExceptionReportReceived,
+        SubmissionReceived,
+        ProviderFactsRecorded,
+        MaterialConcernRaised,
+        SegmentDecided,
+    }
+)
+
 EVENTS_BY_TYPE: dict[str, type[Envelope[Payload]]] = {e.event_type(): e for e in ALL_EVENTS}
