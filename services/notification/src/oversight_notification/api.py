@@ -25,8 +25,9 @@ from oversight_runtime.service import OversightService
 
 router = APIRouter(prefix="/v1", tags=["alerts"], responses=PROTECTED_RESPONSES)
 POLL_SECONDS = 0.5
-#: Alert ids are 64-bit: a cursor beyond that is a client error, not a database overflow.
-MAX_ALERT_ID = 2**63 - 1
+#: Alert ids are the table's 32-bit integer key: a cursor beyond that is a client error, not a
+#: database overflow.
+MAX_ALERT_ID = 2**31 - 1
 
 
 class AlertPublic(BaseModel):
