@@ -443,13 +443,16 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
 
 #: Released versions no service publishes any more: kept so that their history on the broker stays
 #: readable (consumers of the ingest events read v1 and v2 alike), never produced again.
-SUPERSEDED: frozenset[type[Envelope[Payload]]] = frozenset(  # type: ignore[assignment]
-    {
-        ExceptionReportReceived,
-        SubmissionReceived,
-        ProviderFactsRecorded,
-        MaterialConcernRaised,
-        SegmentDecided,
+SUPERSEDED: frozenset[type[Envelope[Payload]]] = frozenset(
+    e
+    for e in ALL_EVENTS
+    if e.event_type()
+    in {
+        "exception_report.received.v1",
+        "submission.received.v1",
+        "provider_facts.recorded.v1",
+        "material_concern.raised.v1",
+        "segment.decided.v1",
     }
 )
 

@@ -54,14 +54,14 @@ class RecordedFacts(BaseModel):
 
     cqc: CqcRatings | None = None
     use_of_resources: Rating | None = None
-    control_total_agreed: bool | None = None
+    control_total_agreed: bool | None = Field(default=None, strict=True)
     licence: Licence | None = None
     special_measures: SpecialMeasures | None = None
-    seven_day_standards_met: bool | None = None
+    seven_day_standards_met: bool | None = Field(default=None, strict=True)
     #: Scored approach (nof-2025): in deficit caps the segment; absent means read the I&E margin.
-    in_financial_deficit: bool | None = None
+    in_financial_deficit: bool | None = Field(default=None, strict=True)
     #: Scored approach (nof-2025): in the Recovery Support / Provider Improvement Programme.
-    intensive_support: bool | None = None
+    intensive_support: bool | None = Field(default=None, strict=True)
 
 
 #: The names of the recorded facts, e.g. to pick them out of an event.

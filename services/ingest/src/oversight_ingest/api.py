@@ -32,7 +32,7 @@ from oversight_ingest.storage import (
 )
 from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
-from oversight_runtime.security import PROTECTED_RESPONSES, require
+from oversight_runtime.security import BODY_RESPONSES, PROTECTED_RESPONSES, require
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
@@ -40,6 +40,7 @@ from oversight_runtime.unit_of_work import UnitOfWork
 router = APIRouter(prefix="/v1", tags=["ingest"], responses=PROTECTED_RESPONSES)
 
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **BODY_RESPONSES,
     403: {"description": "The user may not send this, or not for this provider; nothing was stored."},
     422: {"description": "Invalid input or unknown provider; nothing was stored."},
 }

@@ -44,7 +44,8 @@ class ExceptionReportPublic(ExceptionReportCreate, _Accepted):
 
 class ObservationIn(_Body):
     metric: MetricId = Field(examples=["op_ae_4hr_pct"])
-    value: float = Field(allow_inf_nan=False)
+    #: Strict: a JSON number, never ``true`` or ``"12"`` read as one.
+    value: float = Field(allow_inf_nan=False, strict=True)
 
 
 class SubmissionCreate(_Body):

@@ -40,6 +40,11 @@ bearer = HTTPBearer(
     description="An access token (JWT) from the platform's OpenID Connect provider.",
 )
 
+#: What a route with a request body can also answer, for its OpenAPI document.
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body cannot be read at all (not UTF-8 text); nothing was stored."},
+}
+
 #: Responses every protected route can give, for its OpenAPI document.
 PROTECTED_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No access token, or an invalid one; see the WWW-Authenticate header."},

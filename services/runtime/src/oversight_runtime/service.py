@@ -32,6 +32,7 @@ from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from starlette.routing import Match
 
 from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
 from oversight_contracts.frameworks import load_pack
@@ -308,6 +309,20 @@ class OversightService:
                 status_code=404,
             )
 
+        @app.exception_handler(405)
+        async def method_not_allowed(request: Request, _error: Exception) -> JSONResponse:
+            """Allow lists the methods of every route on the path, not only the first route's
+            (a path served by two route functions, such as GET and POST, answers with both)."""
+            allowed: set[str] = set()
+            for route in app.routes:
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                    allowed |= route.methods or set()
+            return JSONResponse(
+                {"detail": "Method Not Allowed"},
+                status_code=405,
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+
         @app.exception_handler(RequestValidationError)
         async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
             return JSONResponse({"detail": safe_errors(error.errors())}, status_code=422)
@@ -334,7 +349,12 @@ class OversightService:
             ready = all(v == "ok" for v in checks.values())
             return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-        @app.get("/metrics", tags=["health"])
+        @app.get(
+            "/metrics",
+            tags=["health"],
+            response_class=Response,
+            responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+        )
         async def metrics() -> Response:
             return Response(generate_latest(self.prometheus), media_type=CONTENT_TYPE_LATEST)
 
@@ -343,6 +363,7 @@ class OversightService:
         FastAPIInstrumentor.instrument_app(
             app, tracer_provider=self.tracer_provider, excluded_urls="healthz,readyz,metrics"
         )
+        _document_parameters_truthfully(app)
         return app
 
     # --- documents ----------------------------------------------------------------------------
@@ -363,6 +384,31 @@ class OversightService:
             port=self.settings.resolved_http_port,
             log_config=None,
         )
+
+
+def _document_parameters_truthfully(app: FastAPI) -> None:
+    """An optional header or query parameter is absent or a string, never JSON ``null``: say so
+    in the OpenAPI document (FastAPI writes ``anyOf: [..., null]`` for ``X | None``), so clients
+    and fuzzers do not send the text "null" believing it means nothing."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                for parameter in operation.get("parameters", ()):
+                    schema = parameter.get("schema", {})
+                    options = schema.get("anyOf")
+                    if parameter.get("in") in {"header", "query"} and options and {"type": "null"} in options:
+                        rest = [o for o in options if o != {"type": "null"}]
+                        schema.pop("anyOf")
+                        schema.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def current_correlation_id() -> str:

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from oversight_contracts import IcsViewTaken
 from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
-from oversight_runtime.security import PROTECTED_RESPONSES, require
+from oversight_runtime.security import BODY_RESPONSES, PROTECTED_RESPONSES, require
 from oversight_runtime.service import OversightService, current_correlation_id
 from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
@@ -178,6 +178,7 @@ async def provider_pathway(
     response_model=IcsViewPublic,
     responses={
         **PROVIDER_RESPONSES,
+        **BODY_RESPONSES,
         422: {"description": "Invalid view, unknown segment or proposal; nothing stored."},
     },
 )
@@ -254,6 +255,7 @@ async def _views_since_last_decision(
     response_model=SegmentDecisionPublic,
     responses={
         **PROVIDER_RESPONSES,
+        **BODY_RESPONSES,
         422: {
             "description": "Invalid decision, unknown segment or proposal, or no ICS view; nothing stored."
         },

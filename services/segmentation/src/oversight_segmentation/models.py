@@ -45,7 +45,7 @@ class IcsViewCreate(_Body):
     """An ICS lead's view on a provider's segmentation, for the regional team to have regard to."""
 
     proposal_id: UUID | None = Field(default=None, description="The segment proposal this answers, if any.")
-    recommended_segment: int | None = Field(default=None, ge=1, le=5)
+    recommended_segment: int | None = Field(default=None, ge=1, le=5, strict=True)
     view: str = Field(min_length=1, max_length=4000, description="The system leaders' view (para 27).")
 
 
@@ -54,7 +54,7 @@ class IcsViewPublic(IcsViewTaken):
 
 
 class SegmentDecisionCreate(_Body):
-    segment: int = Field(ge=1, le=5)
+    segment: int = Field(ge=1, le=5, strict=True)
     proposal_id: UUID | None = Field(default=None, description="The proposal this decision answers.")
     reason: str = Field(min_length=1, max_length=4000)
 
