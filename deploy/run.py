@@ -29,6 +29,7 @@ from oversight_runtime.demo_identity import (
     fetch_token,
     issuer_config,
     load_demo_users,
+    new_signing_key,
 )
 from oversight_runtime.launcher import ServiceProcess
 from oversight_runtime.platform import REPO_ROOT, SERVICES
@@ -164,7 +165,9 @@ def main() -> None:
         )
         print(f"kafka ready on {broker.bootstrap_servers}")
         users = load_demo_users()
-        config = issuer_config(users, audience=auth.audience, mapping=auth.claim_mapping())
+        config = issuer_config(
+            users, audience=auth.audience, signing_key=new_signing_key(), mapping=auth.claim_mapping()
+        )
         issuer.start(config, port=args.oidc_port, log_path=VAR / "logs" / "oidc.log")
         print(f"OpenID Connect provider ready: {issuer.issuer()} ({len(users.users)} demo users)")
         for spec in SERVICES:

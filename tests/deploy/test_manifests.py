@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,9 @@ import pytest
 import yaml
 
 from oversight_contracts import ALL_EVENTS
+from oversight_runtime.access import load_policy
 from oversight_runtime.platform import SERVICES
+from oversight_runtime.settings import AuthSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,7 +32,8 @@ def test_compose_runs_kafka_postgres_and_every_service(compose: dict[str, Any]) 
     assert services["kafka"]["image"].startswith("apache/kafka:4")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].startswith("postgres:")
-    assert set(services) == {"kafka", "postgres"} | {s.name for s in SERVICES}
+    assert services["oidc"]["image"].startswith("ghcr.io/navikt/mock-oauth2-server:")
+    assert set(services) == {"kafka", "postgres", "oidc"} | {s.name for s in SERVICES}
     for spec in SERVICES:
         service = services[spec.name]
         assert service["command"] == ["python", "-m", spec.package]
@@ -38,6 +42,22 @@ def test_compose_runs_kafka_postgres_and_every_service(compose: dict[str, Any]) 
         assert service["environment"]["OVERSIGHT_DATABASE_URL"].endswith("/" + spec.name.replace("-", "_"))
         assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
         assert "/readyz" in " ".join(service["healthcheck"]["test"])
+        assert service["environment"]["OVERSIGHT_AUTH_ISSUER"] == "http://oidc:8080/oversight"
+
+
+def test_settings_read_the_auth_configuration_of_compose_and_k8s(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The variables the manifests set are the ones the services read, and they parse."""
+    configmap = yaml.safe_load((REPO / "k8s" / "base" / "configmap.yaml").read_text())["data"]
+    for environment in (compose["services"]["ingest"]["environment"], configmap):
+        for name, value in environment.items():
+            if name.startswith("OVERSIGHT_AUTH_"):
+                monkeypatch.setenv(name, str(value))
+        settings = AuthSettings()
+        assert settings.issuer == environment["OVERSIGHT_AUTH_ISSUER"]
+        assert set(settings.role_map.values()) <= set(load_policy().roles)
+    assert set(json.loads(configmap["OVERSIGHT_AUTH_ROLE_MAP"]).values()) == set(load_policy().roles)
 
 
 def test_compose_creates_each_services_database(compose: dict[str, Any]) -> None:

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oversight_runtime.access import load_policy
-from oversight_runtime.demo_identity import DemoUser, DemoUsers, fetch_token, issuer_config, load_demo_users
+from oversight_runtime.demo_identity import (
+    DemoUser,
+    DemoUsers,
+    fetch_token,
+    issuer_config,
+    load_demo_users,
+    new_signing_key,
+)
 from oversight_runtime.reference import load_registry
 from oversight_runtime.settings import AuthSettings
 from tests.support.infra import load_deploy_module
@@ -63,5 +70,9 @@ def start_issuer() -> RunningIssuer:
     process = module.OidcIssuer()
     settings = AuthSettings()
     users = DemoUsers(users=(*load_demo_users().users, *TEST_USERS)).check(load_registry(), load_policy())
-    process.start(issuer_config(users, audience=settings.audience, mapping=settings.claim_mapping()))
+    process.start(
+        issuer_config(
+            users, audience=settings.audience, signing_key=new_signing_key(), mapping=settings.claim_mapping()
+        )
+    )
     return RunningIssuer(process)

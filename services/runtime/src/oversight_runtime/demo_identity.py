@@ -87,12 +87,16 @@ def issuer_config(
     users: DemoUsers,
     *,
     audience: str,
+    signing_key: str | None,
     mapping: ClaimMapping | None = None,
-    signing_key: str | None = None,
     token_seconds: int = 3600,
 ) -> dict[str, Any]:
     """mock-oauth2-server's JSON config: per demo user (matched on the login or password-grant
-    username), the claims the platform reads, under the claim names it is configured with."""
+    username), the claims the platform reads, under the claim names it is configured with.
+
+    ``signing_key`` is a private JWK (``new_signing_key()``); None leaves the server its built-in
+    keys, which are public, so only the docker-compose demo does that.
+    """
     mapping = mapping or ClaimMapping()
     mappings = [
         {
@@ -107,16 +111,16 @@ def issuer_config(
         }
         for user in users.users
     ]
-    return {
+    config: dict[str, Any] = {
         "interactiveLogin": True,
         "httpServer": "NettyWrapper",
-        "tokenProvider": {
-            "keyProvider": {"initialKeys": signing_key or new_signing_key(), "algorithm": "RS256"}
-        },
         "tokenCallbacks": [
             {"issuerId": ISSUER_ID, "tokenExpiry": token_seconds, "requestMappings": mappings}
         ],
     }
+    if signing_key is not None:
+        config["tokenProvider"] = {"keyProvider": {"initialKeys": signing_key, "algorithm": "RS256"}}
+    return config
 
 
 class TokenUnavailable(RuntimeError):

@@ -3,8 +3,8 @@
 - ``revision <package> -m "why"``: autogenerate an Alembic revision for one service against a
   scratch SQLite database brought to head first, so the revision holds only what changed.
 - ``artefacts [--check]``: write (or check) the generated contract artefacts: a JSON Schema per
-  event type, the ``oversight evaluate`` input and output and the framework pack format, and an
-  AsyncAPI document per service. ``--check`` fails when they are stale. An event type is
+  event type, the ``oversight evaluate`` input and output and the framework pack format, an
+  AsyncAPI document per service, and the docker-compose demo's OpenID Connect provider config. ``--check`` fails when they are stale. An event type is
   recorded in ``contracts/released.json`` the first time artefacts are written for it; after that
   its schema may not change (see ``oversight_contracts.events``): artefacts refuses, and says
   which types need a new version instead.
@@ -66,7 +66,19 @@ def generated_artefacts() -> dict[Path, str]:
         settings = ServiceSettings(service_name=spec.name, trace_file=None)
         document = json.loads(spec.create(settings).asyncapi())
         files[contracts / "asyncapi" / f"{spec.name}.json"] = _dump(document)
+    files[REPO_ROOT / "deploy" / "oidc" / "compose-config.json"] = _dump(_compose_issuer_config())
     return files
+
+
+def _compose_issuer_config() -> dict[str, Any]:
+    """The docker-compose demo's provider: the demo users; its built-in (public) keys."""
+    from oversight_runtime.demo_identity import issuer_config, load_demo_users
+    from oversight_runtime.settings import AuthSettings
+
+    auth = AuthSettings()
+    return issuer_config(
+        load_demo_users(), audience=auth.audience, signing_key=None, mapping=auth.claim_mapping()
+    )
 
 
 def wire_shape(schema: dict[str, Any]) -> Any:
