@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the platform) and `make test` (every test).
-.PHONY: run test lint typecheck artefacts bootstrap bench
+.PHONY: run test unit lint typecheck artefacts bootstrap bench
 
 bootstrap:
 	bash deploy/bootstrap.sh --with-postgres
@@ -13,6 +13,11 @@ test: bootstrap
 	uv run --frozen ruff format --check .
 	uv run --frozen mypy
 	uv run --frozen pytest
+
+# The fast loop for daily work: the pure rules, access policy and token checks; no broker, no
+# database, no provider (under a minute). `make test` is still what CI runs.
+unit:
+	uv run --frozen pytest tests/unit -q
 
 lint:
 	uv run --frozen ruff check . && uv run --frozen ruff format --check .

@@ -76,8 +76,13 @@ class OidcIssuer:
         """The issuer URL (the ``iss`` claim) of ``issuer_id``, the configured one by default."""
         return f"{self.url}/{issuer_id or self.issuer_id}"
 
-    def start(self, config: dict[str, object], port: int | None = None, log_path: Path | None = None,
-              timeout: float = 60) -> None:  # fmt: skip
+    def start(
+        self,
+        config: dict[str, object],
+        port: int | None = None,
+        log_path: Path | None = None,
+        timeout: float = 60,
+    ) -> None:
         """Start the server with ``config`` (mock-oauth2-server's JSON_CONFIG) and wait until its
         configured issuer has bound its signing key, or raise RuntimeError with the log tail."""
         if self.process is not None and self.process.poll() is None:
@@ -96,8 +101,12 @@ class OidcIssuer:
         config_path.chmod(0o600)
         self.log_path = log_path or Path(self._config_dir.name) / "issuer.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(self.port),
-               "JSON_CONFIG_PATH": str(config_path)}  # fmt: skip
+        env = {
+            **os.environ,
+            "SERVER_HOSTNAME": "127.0.0.1",
+            "SERVER_PORT": str(self.port),
+            "JSON_CONFIG_PATH": str(config_path),
+        }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [java, "-Xms32m", "-Xmx192m", "-XX:+UseSerialGC", "-cp", f"{self.jar_dir}/*", MAIN_CLASS],
@@ -131,8 +140,14 @@ class OidcIssuer:
                 time.sleep(0.1)
         # The server gives each issuer a key when it first signs for it: sign once for ours now,
         # before anyone else can ask, so the configured key is bound to the configured issuer.
-        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "warm-up",
-                                       "client_secret": "-", "scope": "openid"}).encode()  # fmt: skip
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": "warm-up",
+                "client_secret": "-",
+                "scope": "openid",
+            }
+        ).encode()
         with urllib.request.urlopen(f"{self.issuer()}/token", data=form, timeout=10) as response:
             json.loads(response.read())
 

@@ -56,8 +56,12 @@ async def test_every_endpoint_refuses_a_call_without_a_valid_token(
     async with httpx.AsyncClient(timeout=10) as client:
         for service in platform.services:
             for method, path in await _operations(client, platform.url(service)):
-                for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": f"Bearer {untrusted}"},
-                                {"Authorization": f"Bearer {tampered}"}):  # fmt: skip
+                for headers in (
+                    {},
+                    {"Authorization": "Bearer nonsense"},
+                    {"Authorization": f"Bearer {untrusted}"},
+                    {"Authorization": f"Bearer {tampered}"},
+                ):
                     response = await client.request(
                         method, platform.url(service) + path, headers=headers, json={}
                     )
@@ -220,9 +224,13 @@ async def test_only_a_regional_decider_of_the_providers_region_decides_and_the_e
         assert given.status_code == 201, given.text
 
         decision = {"segment": 2, "reason": "Targeted support for the community mental health plan."}
-        for user, why in (("y56.member", "action_not_permitted"), ("qkk.lead", "action_not_permitted"),
-                          ("rj1.submitter", "action_not_permitted"), ("national.viewer", "action_not_permitted"),
-                          ("y59.decider", "out_of_scope")):  # fmt: skip  # y59: a decider, but of the South East
+        for user, why in (
+            ("y56.member", "action_not_permitted"),
+            ("qkk.lead", "action_not_permitted"),
+            ("rj1.submitter", "action_not_permitted"),
+            ("national.viewer", "action_not_permitted"),
+            ("y59.decider", "out_of_scope"),
+        ):  # y59: a decider, but of the South East
             refused = await client.post(decisions, json=decision, headers=oidc.headers(user))
             assert refused.status_code == 403 and refused.json()["detail"][0]["type"] == why, (
                 user,
@@ -249,14 +257,25 @@ async def test_only_a_regional_decider_of_the_providers_region_decides_and_the_e
 async def test_items_by_id_outside_the_scope_are_403(platform: RunningPlatform, oidc: RunningIssuer) -> None:
     ingest = platform.url("ingest")
     async with httpx.AsyncClient(timeout=10) as client:
-        report = {"provider": "RJ1", "category": "material_reputational_issue", "summary": "scope check",
-                  "occurred_on": date.today().isoformat()}  # fmt: skip
+        report = {
+            "provider": "RJ1",
+            "category": "material_reputational_issue",
+            "summary": "scope check",
+            "occurred_on": date.today().isoformat(),
+        }
         posted = await client.post(
             f"{ingest}/v1/exception-reports", json=report, headers=oidc.headers("rj1.submitter")
         )
         report_id = posted.json()["id"]
-        for user, status in (("rj1.viewer", 200), ("qkk.member", 200), ("y56.member", 200), ("national.viewer", 200),
-                             ("qmj.member", 403), ("ral.submitter", 403), ("y59.decider", 403)):  # fmt: skip
+        for user, status in (
+            ("rj1.viewer", 200),
+            ("qkk.member", 200),
+            ("y56.member", 200),
+            ("national.viewer", 200),
+            ("qmj.member", 403),
+            ("ral.submitter", 403),
+            ("y59.decider", 403),
+        ):
             read = await client.get(f"{ingest}/v1/exception-reports/{report_id}", headers=oidc.headers(user))
             assert read.status_code == status, user
         missing = await client.get(

@@ -60,9 +60,12 @@ def _principal(*roles: str, organisation: str | None = None) -> Principal:
     kind = POLICY.roles[roles[0]].organisation
     organisation = organisation or HOME[kind]
     return Principal(
-        user_id="u1", name="A User", organisation=organisation, organisation_kind=REGISTRY.kind_of(organisation),
+        user_id="u1",
+        name="A User",
+        organisation=organisation,
+        organisation_kind=REGISTRY.kind_of(organisation),
         roles=roles,
-    )  # fmt: skip
+    )
 
 
 def test_the_matrix_covers_every_role_and_action_of_the_policy() -> None:

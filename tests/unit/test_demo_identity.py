@@ -14,8 +14,13 @@ USERS = load_demo_users()
 def test_the_demo_users_the_issue_names_exist_with_their_roles() -> None:
     """A trust user of RJ1, an ICS lead and a member of QKK, London's regional decider, a national viewer."""
     roles = {(u.organisation, role) for u in USERS.users for role in u.roles}
-    assert {("RJ1", "trust_submitter"), ("QKK", "ics_lead"), ("QKK", "ics_member"), ("Y56", "regional_decider"),
-            ("X24", "national_viewer")} <= roles  # fmt: skip
+    assert {
+        ("RJ1", "trust_submitter"),
+        ("QKK", "ics_lead"),
+        ("QKK", "ics_member"),
+        ("Y56", "regional_decider"),
+        ("X24", "national_viewer"),
+    } <= roles
     assert {role for _, role in roles} == set(load_policy().roles)  # every role can be tried
 
 
@@ -28,8 +33,12 @@ def test_each_user_gets_its_claims_under_the_configured_names_and_only_by_its_ex
         assert rule["requestParam"] == "subject"
         assert re.fullmatch(rule["match"], user.username)
         assert not re.fullmatch(rule["match"], user.username.replace(".", "x"))  # the dot is not a wildcard
-        assert rule["claims"] == {"name": user.name, "ods": user.organisation, "groups": list(user.roles),
-                                  "aud": ["aud-x"]}  # fmt: skip
+        assert rule["claims"] == {
+            "name": user.name,
+            "ods": user.organisation,
+            "groups": list(user.roles),
+            "aud": ["aud-x"],
+        }
 
 
 def test_the_signing_key_is_the_one_given_or_the_servers_own() -> None:
