@@ -117,3 +117,30 @@ def scored_platform(
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_platform(
+    oidc: RunningIssuer, new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    """All five services on a broker and databases of their own, for the schema fuzz only.
+
+    The fuzz writes hundreds of reports, returns, views and decisions about real providers: on
+    the shared platform they would change what other tests read and queue work ahead of them.
+    Stopped when the fuzz module ends, backlog and all.
+    """
+    broker = _broker(tmp_path_factory.mktemp("kafka-fuzz"))
+    bootstrap = next(broker)
+    try:
+        running = start_platform(
+            bootstrap,
+            new_database,
+            tmp_path_factory.mktemp("fuzz-platform"),
+            settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer},
+        )
+        try:
+            yield running
+        finally:
+            running.stop()
+    finally:
+        broker.close()

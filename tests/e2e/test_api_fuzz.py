@@ -6,6 +6,7 @@ without the token refused (``ignored_auth``). One check is left out on purpose:
 ``positive_data_acceptance`` expects every schema-valid body to be accepted, but a well-formed
 ODS code or metric id may still be unknown to the registry or the framework pack, and that is a
 documented 422. The live alert stream never ends, so it is left to the tests that read it.
+The services under fuzz run on a broker and databases of their own (``fuzz_platform``).
 """
 
 from __future__ import annotations
@@ -63,14 +64,14 @@ values = {metrics}
 
 @pytest.mark.parametrize(("service", "user"), RUNS, ids=[f"{s}-as-{u}" for s, u in RUNS])
 def test_service_holds_to_its_openapi_document(
-    platform: RunningPlatform, oidc: RunningIssuer, tmp_path: Path, service: str, user: str
+    fuzz_platform: RunningPlatform, oidc: RunningIssuer, tmp_path: Path, service: str, user: str
 ) -> None:
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "--config-file",
         str(_config(tmp_path)),
         "run",
-        f"{platform.url(service)}/openapi.json",
+        f"{fuzz_platform.url(service)}/openapi.json",
         "--header",
         f"Authorization: Bearer {oidc.token(user)}",
         "--checks",
