@@ -92,7 +92,7 @@ async def test_the_daily_review_clears_a_trigger_whose_quiet_months_have_passed(
     review = TriggerReviewDue.model_validate_json(row.payload)
     assert row.key == "RJ1" and review.data.review_date == today
 
-    [handler] = [r for r in service.handlers.registrations if r.event_type is TriggerReviewDue]
+    [handler] = [r for r in service.handlers.registrations if r.event_types == (TriggerReviewDue,)]
     async with service.unit_of_work() as uow:
         await handler.handle(uow, review)
 
@@ -116,7 +116,7 @@ async def test_a_report_still_within_its_months_stays_raised_after_review(
     async with service.unit_of_work() as uow:
         assert await schedule_trigger_reviews(uow) == 1
     [row] = await _outbox(service, TriggerReviewDue.event_type())
-    [handler] = [r for r in service.handlers.registrations if r.event_type is TriggerReviewDue]
+    [handler] = [r for r in service.handlers.registrations if r.event_types == (TriggerReviewDue,)]
     async with service.unit_of_work() as uow:
         await handler.handle(uow, TriggerReviewDue.model_validate_json(row.payload))
     assert await _outbox(service, TriggerCleared.event_type()) == []

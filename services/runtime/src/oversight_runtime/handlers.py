@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 from oversight_contracts import Envelope
 from oversight_runtime.storage import ProcessedEvent
@@ -23,9 +23,15 @@ Handler = Callable[[UnitOfWork, Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class HandlerRegistration:
-    event_type: type[Envelope[Any]]
+    """One handler and the event types it takes: one type, or the versions of one event."""
+
+    event_types: tuple[type[Envelope[Any]], ...]
     name: str
     handle: Handler
+
+    @property
+    def topics(self) -> list[str]:
+        return [e.topic() for e in self.event_types]
 
 
 class EventHandlers:
@@ -38,14 +44,13 @@ class EventHandlers:
         self, *event_types: type[Envelope[Any]]
     ) -> Callable[[Callable[[UnitOfWork, E], Awaitable[None]]], Callable[[UnitOfWork, E], Awaitable[None]]]:
         """Register a handler for one event type, or for several versions of one event (each on
-        its own topic): a consumer reads a new version and the old one while both are on the
-        broker, so the producer can switch without anything being missed."""
+        its own topic, read by one subscriber): a consumer reads a new version and the old one
+        while both are on the broker, so the producer can switch without anything being missed."""
 
         def register(
             func: Callable[[UnitOfWork, E], Awaitable[None]],
         ) -> Callable[[UnitOfWork, E], Awaitable[None]]:
-            for event_type in event_types:
-                self.registrations.append(HandlerRegistration(event_type, func.__name__, func))
+            self.registrations.append(HandlerRegistration(tuple(event_types), func.__name__, func))
             return func
 
         return register
@@ -60,12 +65,14 @@ def mark_processed(uow: UnitOfWork, event: Envelope[Any], handler: str) -> None:
 
 
 def typed_consumer(
-    event_type: type[Envelope[Any]], consume: Callable[[Any], Awaitable[None]]
+    event_types: tuple[type[Envelope[Any]], ...], consume: Callable[[Any], Awaitable[None]]
 ) -> Callable[[Any], Awaitable[None]]:
-    """Give a generic consumer the event model as its parameter type.
+    """Give a generic consumer the event model as its parameter type (a union of the versions it
+    reads, told apart by their ``type``).
 
     FastStream validates the message against that annotation and documents it in AsyncAPI.
     """
+    event_type: Any = event_types[0] if len(event_types) == 1 else Union[event_types]  # noqa: UP007
 
     async def consumer(event: Any) -> None:
         await consume(event)

@@ -117,7 +117,7 @@ class OversightService:
         )
         self.handlers = handlers or EventHandlers()
         self.jobs = tuple(jobs)
-        self.consumed_topics = [r.event_type.topic() for r in self.handlers.registrations]
+        self.consumed_topics = [t for r in self.handlers.registrations for t in r.topics]
         for registration in self.handlers.registrations:
             self._subscribe(registration)
         for event_type in publishes:
@@ -187,13 +187,13 @@ class OversightService:
                 self.metrics.events_handled.labels(handler_name, "applied").inc()
 
         self.broker.subscriber(
-            registration.event_type.topic(),
+            *registration.topics,
             group_id=self.settings.consumer_group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
-            title=f"{registration.event_type.topic()}:{handler_name}",
+            title=handler_name,
             description=registration.handle.__doc__,
-        )(typed_consumer(registration.event_type, consume))
+        )(typed_consumer(registration.event_types, consume))
 
     # --- publishing ---------------------------------------------------------------------------
 
