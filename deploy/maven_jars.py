@@ -78,3 +78,14 @@ def ensure_jars(pom: Path, cache_dir: Path, main_jar: str) -> Path:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return cache_dir
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM (the JVM shuts down cleanly), SIGKILL after ``grace`` seconds."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -191,13 +191,7 @@ class KafkaBroker:
 
     def stop(self, grace: float = 10) -> None:
         """SIGTERM (Kafka flushes and closes its logs), SIGKILL after ``grace`` s; drop our temp dir."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _maven_jars().stop_process(self.process, grace)
         if self._own_dir and self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self._own_dir = False

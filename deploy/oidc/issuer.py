@@ -157,13 +157,7 @@ class OidcIssuer:
         return "\n".join(self.log_path.read_text("utf-8", errors="replace").splitlines()[-30:])
 
     def stop(self, grace: float = 10) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _maven_jars().stop_process(self.process, grace)
         if self._config_dir is not None:
             self._config_dir.cleanup()
             self._config_dir = None

@@ -92,12 +92,13 @@ def _part(data: dict[str, Any]) -> str:
 class Protected:
     """A one-route app behind ``require``, counting the effects that got through."""
 
-    def __init__(self, issuer: FakeIssuer, **settings: Any) -> None:
+    def __init__(
+        self, issuer: FakeIssuer | Callable[[httpx.Request], httpx.Response], **settings: Any
+    ) -> None:
         self.effects = 0
         auth = AuthSettings(issuer=ISSUER, audience=AUDIENCE, **settings)
-        verifier = TokenVerifier(
-            auth, load_registry(), load_policy(), transport=httpx.MockTransport(issuer.handle)
-        )
+        handle = issuer.handle if isinstance(issuer, FakeIssuer) else issuer
+        verifier = TokenVerifier(auth, load_registry(), load_policy(), transport=httpx.MockTransport(handle))
         app = FastAPI()
         app.state.access = Access(verifier, load_policy(), load_registry())
 
@@ -235,34 +236,20 @@ def test_an_unreachable_issuer_is_503_with_retry_after() -> None:
     def down(_request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
 
-    auth = AuthSettings(issuer=ISSUER, audience=AUDIENCE)
-    verifier = TokenVerifier(auth, load_registry(), load_policy(), transport=httpx.MockTransport(down))
-    app = FastAPI()
-    app.state.access = Access(verifier, load_policy(), load_registry())
-
-    @app.get("/x")
-    async def read(principal: Annotated[Principal, require("alerts.read")]) -> str:
-        return principal.user_id
-
-    response = TestClient(app).get("/x", headers={"Authorization": f"Bearer {_token()}"})
+    app = Protected(down)
+    response = app.post(_token())
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.json()["detail"][0]["type"] == "identity_provider_unavailable"
+    assert app.effects == 0
 
 
 def test_a_discovery_document_for_another_issuer_is_not_trusted() -> None:
-    def liar(request: httpx.Request) -> httpx.Response:
+    def liar(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, json={"issuer": "https://evil.example/", "jwks_uri": "https://evil.example/jwks"}
         )
 
-    auth = AuthSettings(issuer=ISSUER, audience=AUDIENCE)
-    verifier = TokenVerifier(auth, load_registry(), load_policy(), transport=httpx.MockTransport(liar))
-    app = FastAPI()
-    app.state.access = Access(verifier, load_policy(), load_registry())
-
-    @app.get("/x")
-    async def read(principal: Annotated[Principal, require("alerts.read")]) -> str:
-        return principal.user_id
-
-    response = TestClient(app).get("/x", headers={"Authorization": f"Bearer {_token()}"})
+    app = Protected(liar)
+    response = app.post(_token())
     assert response.status_code == 503 and "names issuer 'https://evil.example/'" in response.text
+    assert app.effects == 0

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from oversight_contracts import Actor, Envelope
@@ -33,7 +33,7 @@ from oversight_ingest.storage import (
 from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
 from oversight_runtime.security import BODY_RESPONSES, PROTECTED_RESPONSES, require
-from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.service import current_correlation_id, service_of
 from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
 
@@ -44,11 +44,6 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "The user may not send this, or not for this provider; nothing was stored."},
     422: {"description": "Invalid input or unknown provider; nothing was stored."},
 }
-
-
-def _service(request: Request) -> OversightService:
-    service: OversightService = request.app.state.service
-    return service
 
 
 #: Builds the event for an accepted body from (unit of work, new id, today, correlation id, actor);
@@ -70,7 +65,7 @@ async def _accept(
     public: type[Any],
 ) -> JSONResponse:
     """The one path of every write: in scope, idempotent, stored and published together."""
-    service = _service(request)
+    service = service_of(request)
     domain.require_known_provider(service.registry, body.provider)
     service.access.ensure_in_scope(principal, body.provider, loc=("body", "provider"))
     actor = principal.actor(action, service.access.policy)
@@ -244,18 +239,6 @@ async def post_material_concern(
     )
 
 
-async def _read(
-    request: Request, principal: Principal, table: type[Any], item_id: UUID, loc: str, what: str
-) -> Any:
-    service = _service(request)
-    async with service.unit_of_work() as uow:
-        record = await uow.session.get(table, item_id)
-    if record is None:
-        raise HTTPException(404, f"no {what} {item_id}")
-    service.access.ensure_in_scope(principal, record.provider, loc=("path", loc))
-    return record
-
-
 @router.get(
     "/exception-reports/{report_id}",
     response_model=ExceptionReportPublic,
@@ -264,8 +247,8 @@ async def _read(
 async def get_exception_report(
     report_id: UUID, request: Request, principal: Annotated[Principal, require("returns.read")]
 ) -> ExceptionReportPublic:
-    record = await _read(
-        request, principal, ExceptionReportRecord, report_id, "report_id", "exception report"
+    record = await service_of(request).get_in_scope(
+        principal, ExceptionReportRecord, report_id, what="exception report", loc="report_id"
     )
     return ExceptionReportPublic(**record.model_dump(exclude=_ACTOR_COLUMNS), actor=record.recorded_actor())
 
@@ -278,7 +261,9 @@ async def get_exception_report(
 async def get_submission(
     submission_id: UUID, request: Request, principal: Annotated[Principal, require("returns.read")]
 ) -> SubmissionPublic:
-    record = await _read(request, principal, SubmissionRecord, submission_id, "submission_id", "submission")
+    record = await service_of(request).get_in_scope(
+        principal, SubmissionRecord, submission_id, what="submission", loc="submission_id"
+    )
     return SubmissionPublic(**record.model_dump(exclude=_ACTOR_COLUMNS), actor=record.recorded_actor())
 
 

@@ -12,19 +12,12 @@ from oversight_contracts import MetricId
 from oversight_metrics.storage import Observation, RaisedTrigger
 from oversight_runtime.access import Principal
 from oversight_runtime.security import PROTECTED_RESPONSES, require
-from oversight_runtime.service import OversightService
+from oversight_runtime.service import for_provider
 
 router = APIRouter(prefix="/v1", tags=["metrics"], responses=PROTECTED_RESPONSES)
 PROVIDER_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No provider with this ODS code."}
 }
-
-
-def _provider(request: Request, principal: Principal, ods_code: str) -> OversightService:
-    """The service, once the provider exists (404) and is in the principal's scope (403)."""
-    service: OversightService = request.app.state.service
-    service.access.ensure_provider(principal, ods_code)
-    return service
 
 
 @router.get("/providers/{ods_code}/observations", responses=PROVIDER_RESPONSES)
@@ -34,7 +27,7 @@ async def provider_observations(
     principal: Annotated[Principal, require("metrics.read")],
     metric: Annotated[MetricId | None, Query()] = None,
 ) -> Sequence[Observation]:
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     query = select(Observation).where(Observation.provider == ods_code)
     if metric is not None:
         query = query.where(Observation.metric == metric)
@@ -48,7 +41,7 @@ async def provider_observations(
 async def provider_triggers(
     ods_code: str, request: Request, principal: Annotated[Principal, require("metrics.read")]
 ) -> Sequence[RaisedTrigger]:
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         query = select(RaisedTrigger).where(RaisedTrigger.provider == ods_code)
         return (await uow.session.exec(query.order_by(col(RaisedTrigger.raised_at)))).all()

@@ -21,7 +21,7 @@ from oversight_contracts import OdsCode
 from oversight_notification.storage import Alert, AlertAudience
 from oversight_runtime.access import Principal, ProviderScope
 from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
-from oversight_runtime.service import OversightService
+from oversight_runtime.service import OversightService, service_of
 
 router = APIRouter(prefix="/v1", tags=["alerts"], responses=PROTECTED_RESPONSES)
 POLL_SECONDS = 0.5
@@ -41,11 +41,6 @@ class AlertPublic(BaseModel):
     audiences: list[str]
     correlation_id: UUID
     created_at: datetime
-
-
-def _service(request: Request) -> OversightService:
-    service: OversightService = request.app.state.service
-    return service
 
 
 def _check_audience(service: OversightService, audience: str | None) -> None:
@@ -99,7 +94,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertPublic]:
     """Alerts about the providers you oversee, oldest first, after the ``after`` cursor."""
-    service = _service(request)
+    service = service_of(request)
     _check_audience(service, audience)
     if provider is not None:
         service.registry.provider(provider)
@@ -120,7 +115,7 @@ async def stream_alerts(
 ) -> EventSourceResponse:
     """Live alerts about the providers you oversee, as server-sent events; reconnecting with
     Last-Event-ID misses nothing."""
-    service = _service(request)
+    service = service_of(request)
     _check_audience(service, audience)
     scope = service.access.scope(principal)
 

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -32,6 +32,7 @@ from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from sqlmodel import SQLModel
 from starlette.routing import Match
 
 from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
@@ -169,6 +170,20 @@ class OversightService:
         )
         audit(principal, "applied", endpoint=endpoint, status=response.status_code)
         return response
+
+    # --- reading through the API -------------------------------------------------------------
+
+    async def get_in_scope(
+        self, principal: Principal, table: type[SQLModel], item_id: UUID, *, what: str, loc: str
+    ) -> Any:
+        """One row by id, for a reader: 404 when there is none, 403 when the provider it is about
+        is outside the principal's scope (the one rule, see ``security``)."""
+        async with self.unit_of_work() as uow:
+            row: Any = await uow.session.get(table, item_id)
+        if row is None:
+            raise HTTPException(404, f"no {what} {item_id}")
+        self.access.ensure_in_scope(principal, row.provider, loc=("path", loc))
+        return row
 
     # --- consuming ----------------------------------------------------------------------------
 
@@ -409,6 +424,18 @@ def _document_parameters_truthfully(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def service_of(request: Request) -> OversightService:
+    service: OversightService = request.app.state.service
+    return service
+
+
+def for_provider(request: Request, principal: Principal, ods_code: str) -> OversightService:
+    """The service, once the provider in the path exists (404) and is in the principal's scope (403)."""
+    service = service_of(request)
+    service.access.ensure_provider(principal, ods_code)
+    return service
 
 
 def current_correlation_id() -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
@@ -16,7 +16,7 @@ from oversight_contracts import IcsViewTaken
 from oversight_runtime.access import Principal
 from oversight_runtime.idempotency import IdempotencyKey
 from oversight_runtime.security import BODY_RESPONSES, PROTECTED_RESPONSES, require
-from oversight_runtime.service import OversightService, current_correlation_id
+from oversight_runtime.service import current_correlation_id, for_provider, service_of
 from oversight_runtime.storage import ActedBy
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
@@ -37,18 +37,6 @@ router = APIRouter(prefix="/v1", tags=["segmentation"], responses=PROTECTED_RESP
 PROVIDER_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No provider with this ODS code."}
 }
-
-
-def _service(request: Request) -> OversightService:
-    service: OversightService = request.app.state.service
-    return service
-
-
-def _provider(request: Request, principal: Principal, ods_code: str) -> OversightService:
-    """The service, once the provider exists (404) and is in the principal's scope (403)."""
-    service = _service(request)
-    service.access.ensure_provider(principal, ods_code)
-    return service
 
 
 def _view_taken(row: IcsView) -> IcsViewTaken:
@@ -81,7 +69,7 @@ def _decision_public(row: SegmentDecision) -> SegmentDecisionPublic:
 async def provider_support_needs(
     ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
 ) -> list[SupportNeedPublic]:
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         needs = (
             await uow.session.exec(
@@ -113,7 +101,7 @@ async def provider_segments(
     ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
 ) -> SegmentHistory:
     """Every proposal and decision for the provider, oldest first."""
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         proposals = (
             await uow.session.exec(
@@ -142,7 +130,7 @@ async def provider_pathway(
     ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
 ) -> Pathway:
     """What would clear each trigger and which segment that leads to, from the latest proposal."""
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         latest = (
             await uow.session.exec(
@@ -190,7 +178,7 @@ async def record_ics_view(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """An ICS lead gives the system leaders' view on the provider's segmentation (para 27)."""
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     actor = principal.actor("ics_view.record", service.access.policy)
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
@@ -230,7 +218,7 @@ async def provider_ics_views(
     ods_code: str, request: Request, principal: Annotated[Principal, require("segmentation.read")]
 ) -> list[IcsViewPublic]:
     """Every view the provider's ICS leads have given, oldest first."""
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     async with service.unit_of_work() as uow:
         rows = (
             await uow.session.exec(
@@ -270,7 +258,7 @@ async def decide_segment(
 ) -> JSONResponse:
     """The regional team decides a segment, having regard to the ICS leads' recorded views, with
     the reason (para 27)."""
-    service = _provider(request, principal, ods_code)
+    service = for_provider(request, principal, ods_code)
     actor = principal.actor("segment.decide", service.access.policy)
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
@@ -321,10 +309,7 @@ async def decide_segment(
 async def get_decision(
     decision_id: UUID, request: Request, principal: Annotated[Principal, require("segmentation.read")]
 ) -> SegmentDecisionPublic:
-    service = _service(request)
-    async with service.unit_of_work() as uow:
-        record = await uow.session.get(SegmentDecision, decision_id)
-    if record is None:
-        raise HTTPException(404, f"no segment decision {decision_id}")
-    service.access.ensure_in_scope(principal, record.provider, loc=("path", "decision_id"))
+    record = await service_of(request).get_in_scope(
+        principal, SegmentDecision, decision_id, what="segment decision", loc="decision_id"
+    )
     return _decision_public(record)

@@ -6,21 +6,16 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import col, select
 
 from oversight_contracts import OdsCode
 from oversight_runtime.access import Principal
 from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
-from oversight_runtime.service import OversightService
+from oversight_runtime.service import service_of
 from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
 
 router = APIRouter(prefix="/v1", tags=["support packages"], responses=PROTECTED_RESPONSES)
-
-
-def _service(request: Request) -> OversightService:
-    service: OversightService = request.app.state.service
-    return service
 
 
 @router.get("/support-packages", responses={404: {"description": "No provider with this ODS code."}})
@@ -30,7 +25,7 @@ async def list_packages(
     provider: Annotated[OdsCode | None, Query()] = None,
 ) -> Sequence[SupportPackage]:
     """The packages of every provider the user oversees (or of one of them), oldest first."""
-    service = _service(request)
+    service = service_of(request)
     query = select(SupportPackage).order_by(col(SupportPackage.created_at))
     if provider is not None:
         service.registry.provider(provider)
@@ -47,11 +42,10 @@ async def list_packages(
 async def package_timeline(
     package_id: UUID, request: Request, principal: Annotated[Principal, require("support.read")]
 ) -> Sequence[PackageTimelineEntry]:
-    service = _service(request)
+    service = service_of(request)
+    await service.get_in_scope(
+        principal, SupportPackage, package_id, what="support package", loc="package_id"
+    )
     async with service.unit_of_work() as uow:
-        package = await uow.session.get(SupportPackage, package_id)
-        if package is None:
-            raise HTTPException(404, f"no support package {package_id}")
-        service.access.ensure_in_scope(principal, package.provider, loc=("path", "package_id"))
         query = select(PackageTimelineEntry).where(PackageTimelineEntry.package_id == package_id)
         return (await uow.session.exec(query.order_by(col(PackageTimelineEntry.id)))).all()
