@@ -19,6 +19,7 @@ import pytest
 
 from oversight_contracts import SegmentDecidedV2, SubmissionReceivedV2
 from oversight_runtime.demo_identity import fetch_token
+from tests.support.alerts import all_alerts
 from tests.support.db import count
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually, read_events
@@ -105,10 +106,8 @@ async def _alert_for(
     client: httpx.AsyncClient, platform: RunningPlatform, viewer: dict[str, str], correlation: str
 ) -> Any:
     async def found() -> list[dict[str, Any]]:
-        response = await client.get(
-            f"{platform.url('notification')}/v1/alerts", params={"limit": 500}, headers=viewer
-        )
-        return [a for a in response.json() if a["correlation_id"] == correlation]
+        alerts = await all_alerts(client, platform.url("notification"), viewer)
+        return [a for a in alerts if a["correlation_id"] == correlation]
 
     return (await eventually(found, timeout=90))[0]
 
@@ -156,9 +155,7 @@ async def test_an_ics_sees_its_own_providers_only_in_reads_lists_and_the_live_st
             ).status_code == 200
             refused = await client.get(f"{platform.url(service)}/v1/providers/RAL/{path}", headers=qkk)
             assert refused.status_code == 403 and refused.json()["detail"][0]["type"] == "out_of_scope"
-        ral_alerts = (
-            await client.get(f"{notification}/v1/alerts", params={"provider": "RAL"}, headers=qmj)
-        ).json()
+        ral_alerts = await all_alerts(client, notification, qmj, provider="RAL")
         assert ral["id"] in {a["id"] for a in ral_alerts}, "QMJ sees RAL's alerts"
         assert (
             await client.get(f"{notification}/v1/alerts", params={"provider": "RAL"}, headers=qkk)
@@ -166,8 +163,8 @@ async def test_an_ics_sees_its_own_providers_only_in_reads_lists_and_the_live_st
 
         # Lists: whatever audience is asked for, only the caller's providers come back.
         for audience in (None, "QKK", "QMJ", "Y56"):
-            params = {"limit": 500, "after": ral["id"] - 1} | ({"audience": audience} if audience else {})
-            listed = (await client.get(f"{notification}/v1/alerts", params=params, headers=qkk)).json()
+            params = {"after": ral["id"] - 1} | ({"audience": audience} if audience else {})
+            listed = await all_alerts(client, notification, qkk, **params)
             assert "RAL" not in {a["provider"] for a in listed}, audience
             if audience != "QMJ":  # RJ1's alert is addressed to QKK and Y56
                 assert rj1["id"] in {a["id"] for a in listed}, audience

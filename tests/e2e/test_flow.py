@@ -20,6 +20,7 @@ from oversight_contracts import (
     SupportPackageProposed,
     TriggerRaised,
 )
+from tests.support.alerts import all_alerts
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually, read_topic
 from tests.support.platform import RunningPlatform
@@ -53,12 +54,10 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
         assert accepted.headers["X-Correlation-ID"] == correlation_id
 
         async def alert_for_report() -> list[dict[str, Any]]:
-            response = await client.get(
-                f"{platform.url('notification')}/v1/alerts",
-                params={"provider": PROVIDER},
-                headers=oidc.headers("qkk.member"),
+            alerts = await all_alerts(
+                client, platform.url("notification"), oidc.headers("qkk.member"), provider=PROVIDER
             )
-            return [a for a in response.json() if a["correlation_id"] == correlation_id]
+            return [a for a in alerts if a["correlation_id"] == correlation_id]
 
         [alert] = await eventually(alert_for_report, timeout=90)
 
@@ -124,12 +123,8 @@ async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform, oidc:
         "occurred_on": date.today().isoformat(),
     }
     async with httpx.AsyncClient(timeout=90) as client:
-        latest = await client.get(
-            f"{platform.url('notification')}/v1/alerts",
-            params={"limit": 500},
-            headers=oidc.headers("qkk.member"),
-        )
-        last_id = max([a["id"] for a in latest.json()], default=0)
+        latest = await all_alerts(client, platform.url("notification"), oidc.headers("qkk.member"))
+        last_id = max([a["id"] for a in latest], default=0)
         posted = await client.post(
             f"{platform.url('ingest')}/v1/exception-reports",
             json=report,

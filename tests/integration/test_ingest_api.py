@@ -348,7 +348,13 @@ async def test_health_and_metrics(ingest: tuple[TestClient, str]) -> None:
     client, _ = ingest
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "outbox relay": "ok",
+        "consumers": "ok",
+        "broker": "ok",
+    }
     metrics = client.get("/metrics").text
     assert "oversight_outbox_pending" in metrics
     assert "oversight_idempotent_replays_total" in metrics

@@ -444,6 +444,16 @@ def test_package_is_a_draft_for_all_the_providers_icbs_and_its_region() -> None:
 def test_alert_goes_to_every_icb_and_the_region_once() -> None:
     provider = REGISTRY.provider("RRU")
     proposal = support.propose_package(_need(), provider, package_id=uuid4(), now=NOW)
-    draft = notification.route_package_proposal(proposal)
+    draft = notification.route_package_proposal(proposal, provider)
     assert draft.audiences == (*provider.icbs, provider.region)
     assert provider.name in draft.title
+
+
+def test_alert_audiences_come_from_the_registry_not_the_event() -> None:
+    """An event claiming QMJ and the South East for RJ1 still alerts only QKK and London."""
+    provider = REGISTRY.provider("RJ1")
+    honest = support.propose_package(_need("RJ1"), provider, package_id=uuid4(), now=NOW)
+    forged = honest.model_copy(
+        update={"data": honest.data.model_copy(update={"icbs": ["QMJ"], "region": "Y59"})}
+    )
+    assert notification.route_package_proposal(forged, provider).audiences == ("QKK", "Y56")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oversight_contracts import SupportPackageProposed
+from oversight_runtime.reference import Provider
 
 
 @dataclass(frozen=True)
@@ -19,12 +20,13 @@ class AlertDraft:
     audiences: tuple[str, ...]
 
 
-def route_package_proposal(event: SupportPackageProposed) -> AlertDraft:
-    data = event.data
-    theme = data.theme.value.replace("_", " ")
+def route_package_proposal(event: SupportPackageProposed, provider: Provider) -> AlertDraft:
+    """Addressed from the organisation registry, never from what the event says: an event naming
+    other ICBs or another region (by mistake or not) cannot show an alert to them."""
+    theme = event.data.theme.value.replace("_", " ")
     return AlertDraft(
         kind="support_package.proposed",
-        title=f"{data.provider_name} ({data.provider}): draft support package under {theme}",
-        body=data.summary,
-        audiences=tuple(dict.fromkeys((*data.icbs, data.region))),
+        title=f"{provider.name} ({provider.ods_code}): draft support package under {theme}",
+        body=event.data.summary,
+        audiences=tuple(dict.fromkeys((*provider.icbs, provider.region))),
     )

@@ -16,11 +16,12 @@ handlers = EventHandlers()
 @handlers.on(SupportPackageProposed)
 async def alert_package_proposed(uow: UnitOfWork, event: SupportPackageProposed) -> None:
     """Alert the provider's ICBs and region that a draft support package awaits them."""
-    draft = domain.route_package_proposal(event)
+    provider = uow.registry.provider(event.data.provider)
+    draft = domain.route_package_proposal(event, provider)
     alert = Alert(
         alert_id=uuid4(),
-        provider=event.data.provider,
-        provider_name=event.data.provider_name,
+        provider=provider.ods_code,
+        provider_name=provider.name,
         kind=draft.kind,
         title=draft.title,
         body=draft.body,

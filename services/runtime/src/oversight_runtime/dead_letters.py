@@ -1,44 +1,90 @@
-"""Bounded retries, then a dead-letter topic: one bad message never stops a partition.
+"""What a consumer does with a message that fails: wait out the infrastructure, retry its own
+errors a few times, park what can never succeed. Nothing is ever skipped.
 
-A message that cannot be decoded or validated is parked at once (retrying cannot fix it); any
-other failure is retried with backoff up to the configured number of attempts. The original key,
-value and headers go to ``<topic>.dlq`` with the error in ``x-dlq-*`` headers, and the consumer
-carries on with the next message. If the dead-letter publish itself fails, the error propagates,
-the offset is not committed and the message is delivered again.
+Three kinds of failure, told apart by ``classify``:
+
+- **poison**: the message can never be processed as it is (it does not decode, breaks its
+  contract, or names an organisation the registry does not know). Parked at once.
+- **transient**: the infrastructure is failing (database unreachable, read-only or full, a lock
+  timeout, the broker unavailable). Retried with backoff for as long as it takes, holding the
+  partition: the consumer is "stalled", which metrics and ``/readyz`` show.
+- **handler**: anything else the handler raised for this message (a rule it cannot apply, a
+  bug). Retried ``max_attempts`` times with backoff, then parked.
+
+Parking copies the original key, value and headers to ``<topic>.dlq`` with the error in
+``x-dlq-*`` headers; a value too large for the broker is cut to an excerpt (``x-dlq-truncated``)
+so that a copy can always be parked. If the dead-letter publish itself fails, the error
+propagates, the subscriber's ``NACK_ON_ERROR`` policy seeks back, and the message is delivered
+again: parking never loses a message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from oversight_contracts import DEAD_LETTER_SUFFIX
 from oversight_runtime.errors import Rejected
+from oversight_runtime.reference import UnknownOrganisation
 from oversight_runtime.telemetry import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
 #: Publishes (topic, key, value, headers) to Kafka and waits for the broker's acknowledgement.
 RawPublish = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[None]]
+Failure = Literal["poison", "transient", "handler"]
+
+#: The most of a value a dead-letter copy carries: the broker's default message limit is 1 MiB,
+#: and the copy's headers (the error, the original's place) need room beside it.
+MAX_PARKED_VALUE_BYTES = 900_000
+#: SQLSTATE classes and codes of database failures that pass: connection (08), insufficient
+#: resources such as a full disk (53), operator intervention such as a shutdown (57P), system and
+#: I/O errors (58), serialization failures and deadlocks (40001, 40P01), a lock not available
+#: (55P03), and a read-only transaction (25006: a failover, or the database set read-only).
+TRANSIENT_SQLSTATES = ("08", "53", "57P", "58", "40001", "40P01", "55P03", "25006")
 
 
 class PermanentError(Exception):
     """The message can never be processed as it is (e.g. an unknown provider): park it."""
 
 
-def is_permanent(error: BaseException) -> bool:
-    # ValueError covers bad JSON and pydantic validation; LookupError covers unknown providers.
-    return isinstance(error, PermanentError | Rejected | ValidationError | ValueError | LookupError)
+def classify(error: BaseException) -> Failure:
+    """Poison, transient or the handler's own: see the module docstring."""
+    if isinstance(error, PermanentError | Rejected | ValidationError | UnknownOrganisation):
+        return "poison"
+    if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+        return "poison"
+    if _transient(error):
+        return "transient"
+    return "handler"
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True  # SQLite: locked, read-only, disk full or I/O error; PostgreSQL: connection
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        return error.connection_invalidated or sqlstate.startswith(TRANSIENT_SQLSTATES)
+    if isinstance(error, KafkaTimeoutError):
+        return True
+    if isinstance(error, KafkaError):
+        return bool(getattr(error, "retriable", False))
+    return isinstance(error, OSError | TimeoutError)  # ConnectionError is an OSError
 
 
 @dataclass
@@ -48,10 +94,27 @@ class DeadLetterPolicy:
     backoff_seconds: float
     metrics: ServiceMetrics
     publish: RawPublish | None = None  # set once the broker exists
+    #: Longest wait between two tries of a stalled consumer.
+    max_backoff_seconds: float = 5.0
+    #: Topics whose consumer is waiting out a transient failure: since when, and why.
+    stalled: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def middleware(self, msg: Any, /, *, context: Any) -> DeadLetterMiddleware:
         """FastStream middleware factory bound to this policy."""
         return DeadLetterMiddleware(msg, context=context, policy=self)
+
+    def stall(self, topic: str, error: BaseException) -> None:
+        if topic not in self.stalled:
+            log.warning("consumer of %s stalled, retrying until it passes: %s", topic, error)
+        since = self.stalled.get(topic, (time.monotonic(), ""))[0]
+        self.stalled[topic] = (since, f"{type(error).__name__}: {error}"[:300])
+        self.metrics.consumer_stalled.labels(topic).set(1)
+        self.metrics.transient_failures.labels(topic, type(error).__name__).inc()
+
+    def recover(self, topic: str) -> None:
+        if self.stalled.pop(topic, None) is not None:
+            log.info("consumer of %s recovered", topic)
+            self.metrics.consumer_stalled.labels(topic).set(0)
 
 
 class DeadLetterMiddleware(BaseMiddleware):
@@ -60,18 +123,33 @@ class DeadLetterMiddleware(BaseMiddleware):
         self.policy = policy
         self.attempts = 0
 
+    @property
+    def topic(self) -> str:
+        return self.msg.topic if isinstance(self.msg, ConsumerRecord) else "unknown"
+
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.policy.max_attempts),
-            wait=wait_exponential(multiplier=self.policy.backoff_seconds, max=5),
-            retry=retry_if_exception(lambda e: not is_permanent(e)),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                self.attempts += 1
-                return await call_next(msg)
-        return None  # unreachable: tenacity re-raises after the last attempt
+        handler_failures = 0
+        transient_wait = min(max(self.policy.backoff_seconds, 0.05), self.policy.max_backoff_seconds)
+        while True:
+            self.attempts += 1
+            try:
+                result = await call_next(msg)
+            except Exception as error:
+                kind = classify(error)
+                if kind == "poison":
+                    raise
+                if kind == "transient":
+                    self.policy.stall(self.topic, error)
+                    await asyncio.sleep(transient_wait)
+                    transient_wait = min(transient_wait * 2, self.policy.max_backoff_seconds)
+                    continue
+                handler_failures += 1
+                if handler_failures >= self.policy.max_attempts:
+                    raise
+                await asyncio.sleep(min(self.policy.backoff_seconds * 2 ** (handler_failures - 1), 5))
+                continue
+            self.policy.recover(self.topic)
+            return result
 
     async def after_processed(
         self,
@@ -86,7 +164,7 @@ class DeadLetterMiddleware(BaseMiddleware):
         record = self.msg
         if not isinstance(record, ConsumerRecord) or self.policy.publish is None:
             return False
-        await self._park(record, exc_val)
+        await self._park(record, exc_val)  # raises if it cannot: the message is then redelivered
         return True  # handled: the acknowledgement middleware commits the offset
 
     async def _park(self, record: ConsumerRecord[Any, Any], error: Exception) -> None:
@@ -94,16 +172,23 @@ class DeadLetterMiddleware(BaseMiddleware):
         details = "".join(traceback.format_exception_only(error)).strip()
         headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("x-dlq-")]
         headers += [
-            ("x-dlq-error", details[:4000].encode()),
+            ("x-dlq-error", details[:4000].encode("utf-8", "backslashreplace")),
             ("x-dlq-error-type", type(error).__name__.encode()),
+            ("x-dlq-failure", classify(error).encode()),
             ("x-dlq-original-topic", record.topic.encode()),
             ("x-dlq-original-partition", str(record.partition).encode()),
             ("x-dlq-original-offset", str(record.offset).encode()),
             ("x-dlq-attempts", str(max(self.attempts, 1)).encode()),
             ("x-dlq-service", self.policy.service.encode()),
         ]
+        value = record.value or b""
+        if len(value) > MAX_PARKED_VALUE_BYTES:
+            headers.append(
+                ("x-dlq-truncated", f"{len(value)} bytes, first {MAX_PARKED_VALUE_BYTES} kept".encode())
+            )
+            value = value[:MAX_PARKED_VALUE_BYTES]
         assert self.policy.publish is not None
-        await self.policy.publish(topic, record.key, record.value or b"", headers)
+        await self.policy.publish(topic, record.key, value, headers)
         self.policy.metrics.dead_lettered.labels(record.topic).inc()
         log.error(
             "parked message from %s[%s]@%s on %s after %s attempt(s): %s",
@@ -112,5 +197,5 @@ class DeadLetterMiddleware(BaseMiddleware):
             record.offset,
             topic,
             max(self.attempts, 1),
-            details,
+            details[:500],
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,6 +65,21 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self._wake = asyncio.Event()
+        #: When the relay last started failing to publish (monotonic), and why; None when well.
+        self._failing_since: float | None = None
+        self.last_error: str | None = None
+
+    def failing_for(self) -> float | None:
+        """Seconds the relay has been unable to publish, or None when its last try went out."""
+        return None if self._failing_since is None else time.monotonic() - self._failing_since
+
+    def _failed(self, error: BaseException) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+        self.last_error = f"{type(error).__name__}: {error}"[:300]
+
+    def _succeeded(self) -> None:
+        self._failing_since, self.last_error = None, None
 
     def wake(self) -> None:
         """Publish soon: called after a transaction that staged events commits."""
@@ -73,8 +89,9 @@ class OutboxRelay:
         while True:
             try:
                 published = await self.publish_pending()
-            except Exception:
+            except Exception as error:
                 log.exception("outbox sweep failed; retrying after the poll interval")
+                self._failed(error)
                 published = 0
             if published >= self.batch_size:
                 continue
@@ -106,11 +123,14 @@ class OutboxRelay:
                     row.attempts += 1
                     row.last_error = f"{type(error).__name__}: {error}"[:2000]
                     log.warning("outbox publish failed for %s: %s", row.event_id, error)
+                    self._failed(error)
                     break
                 row.published_at = utcnow()
                 row.attempts += 1
                 published += 1
                 self.metrics.outbox_published.labels(row.topic).inc()
+            if published == len(rows):
+                self._succeeded()  # everything due went out (or nothing was due)
             pending = await session.scalar(
                 select(func.count()).where(col(OutboxMessage.published_at).is_(None))
             )

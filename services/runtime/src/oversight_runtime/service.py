@@ -32,6 +32,7 @@ from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 from starlette.routing import Match
 
@@ -39,7 +40,7 @@ from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
 from oversight_contracts.frameworks import load_pack
 from oversight_runtime.access import Principal, load_policy
 from oversight_runtime.database import Database
-from oversight_runtime.dead_letters import DeadLetterPolicy
+from oversight_runtime.dead_letters import DeadLetterPolicy, PermanentError, classify
 from oversight_runtime.errors import Rejected, safe_errors
 from oversight_runtime.handlers import (
     EventHandlers,
@@ -48,11 +49,12 @@ from oversight_runtime.handlers import (
     mark_processed,
     typed_consumer,
 )
+from oversight_runtime.health import Readiness
 from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
-from oversight_runtime.reference import UnknownOrganisation, load_registry
+from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation, load_registry
 from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
@@ -70,6 +72,7 @@ from oversight_runtime.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
+STORAGE_RETRY_AFTER_SECONDS = 5
 
 
 class OversightService:
@@ -132,6 +135,13 @@ class OversightService:
             poll_seconds=self.settings.relay_poll_seconds,
         )
         self._dead_letter_producer: AIOKafkaProducer | None = None
+        self.readiness = Readiness(
+            self.database,
+            self.relay,
+            self.dead_letters,
+            lambda: self.broker.ping(timeout=2),
+            self.settings.unready_after_seconds,
+        )
         self.app = self._build_app(api)
 
     # --- units of work ------------------------------------------------------------------------
@@ -191,6 +201,7 @@ class OversightService:
         handler_name = f"{self.name}.{registration.name}"
 
         async def consume(event: Envelope[Any]) -> None:
+            check_provider(self.registry, event)
             with correlation(event.correlation_id):
                 async with self.unit_of_work() as uow:
                     if await already_processed(uow, event, handler_name):
@@ -204,7 +215,9 @@ class OversightService:
         self.broker.subscriber(
             *registration.topics,
             group_id=self.settings.consumer_group,
-            ack_policy=AckPolicy.ACK,
+            # Parked or applied: acknowledged. Anything that still escapes (a dead-letter publish
+            # that failed) seeks back, so the message is delivered again, never skipped.
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             title=handler_name,
             description=registration.handle.__doc__,
@@ -338,6 +351,27 @@ class OversightService:
                 headers={"Allow": ", ".join(sorted(allowed))},
             )
 
+        @app.exception_handler(SQLAlchemyError)
+        async def storage_failed(_request: Request, error: SQLAlchemyError) -> JSONResponse:
+            """A database that is down, full, read-only or locked: try again soon. A database
+            error that no retry can fix is a bug, and stays a 500."""
+            if classify(error) != "transient":
+                raise error
+            log.warning("storage unavailable: %s", error)
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": [],
+                            "msg": "the service's database is unavailable; retry later",
+                            "type": "storage_unavailable",
+                        }
+                    ]
+                },
+                status_code=503,
+                headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
+            )
+
         @app.exception_handler(RequestValidationError)
         async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
             return JSONResponse({"detail": safe_errors(error.errors())}, status_code=422)
@@ -353,15 +387,9 @@ class OversightService:
 
         @app.get("/readyz", tags=["health"])
         async def readyz() -> JSONResponse:
-            """Ready: the database and the broker both answer."""
-            checks: dict[str, str] = {}
-            try:
-                await self.database.ping()
-                checks["database"] = "ok"
-            except Exception as error:
-                checks["database"] = f"unreachable: {error}"
-            checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "unreachable"
-            ready = all(v == "ok" for v in checks.values())
+            """Ready: the database takes writes, the relay publishes and no consumer is stuck
+            (see ``health``); the broker's state is shown but an outage alone is not unready."""
+            ready, checks = await self.readiness.check()
             return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
         @app.get(
@@ -424,6 +452,15 @@ def _document_parameters_truthfully(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def check_provider(registry: OrganisationRegistry, event: Envelope[Any]) -> None:
+    """Whatever upstream claims, an event is about a provider the registry knows, and its payload
+    names the same provider as its subject (the Kafka key). Otherwise it is poison: parked."""
+    registry.provider(event.subject)
+    named = getattr(event.data, "provider", event.subject)
+    if named != event.subject:
+        raise PermanentError(f"event {event.id} is keyed to {event.subject} but its data names {named}")
 
 
 def service_of(request: Request) -> OversightService:

@@ -119,6 +119,18 @@ class ServiceMetrics:
             ["topic"],
             registry=registry,
         )
+        self.consumer_stalled = Gauge(
+            "oversight_consumer_stalled",
+            "1 while a topic's consumer waits out a transient failure (database or broker), holding its partition.",
+            ["topic"],
+            registry=registry,
+        )
+        self.transient_failures = Counter(
+            "oversight_transient_failures_total",
+            "Tries of a message that met a transient failure and will be tried again.",
+            ["topic", "error"],
+            registry=registry,
+        )
         self.outbox_published = Counter(
             "oversight_outbox_published_total",
             "Outbox rows published to Kafka by the relay.",
