@@ -2,7 +2,7 @@
 provider: who may write for whom, who sees what, who decides, and which tokens are refused.
 
 Trusts used here and nowhere else: RAX (South West London) for writes, RPG (South East London)
-for a decision; RAL and RJ1 alerts are compared across two ICSs by correlation id.
+for a decision; RKE and RPG alerts are compared across two ICSs by correlation id.
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ async def _report(
 async def test_an_ics_sees_its_own_providers_only_in_reads_lists_and_the_live_stream(
     platform: RunningPlatform, oidc: RunningIssuer
 ) -> None:
-    """RAL belongs to North Central London (QMJ), RJ1 to South East London (QKK)."""
+    """RKE belongs to North Central London (QMJ), RPG to South East London (QKK); no other test
+    reports for either, so each report opens a need, a package and an alert of its own."""
     national, qkk, qmj = (
         oidc.headers("national.viewer"),
         oidc.headers("qkk.member"),
@@ -140,9 +141,9 @@ async def test_an_ics_sees_its_own_providers_only_in_reads_lists_and_the_live_st
     )
     notification = platform.url("notification")
     async with httpx.AsyncClient(timeout=90) as client:
-        ral = await _alert_for(client, platform, national, await _report(client, platform, oidc, "RAL"))
-        rj1 = await _alert_for(client, platform, national, await _report(client, platform, oidc, "RJ1"))
-        assert ral["id"] < rj1["id"]  # RJ1's was posted once RAL's alert existed
+        rke = await _alert_for(client, platform, national, await _report(client, platform, oidc, "RKE"))
+        rpg = await _alert_for(client, platform, national, await _report(client, platform, oidc, "RPG"))
+        assert rke["id"] < rpg["id"]  # RPG's was posted once RKE's alert existed
 
         # Reads about one provider: its own ICS's users, not another's.
         for service, path in (
@@ -151,39 +152,39 @@ async def test_an_ics_sees_its_own_providers_only_in_reads_lists_and_the_live_st
             ("segmentation", "pathway"),
         ):
             assert (
-                await client.get(f"{platform.url(service)}/v1/providers/RJ1/{path}", headers=qkk)
+                await client.get(f"{platform.url(service)}/v1/providers/RPG/{path}", headers=qkk)
             ).status_code == 200
-            refused = await client.get(f"{platform.url(service)}/v1/providers/RAL/{path}", headers=qkk)
+            refused = await client.get(f"{platform.url(service)}/v1/providers/RKE/{path}", headers=qkk)
             assert refused.status_code == 403 and refused.json()["detail"][0]["type"] == "out_of_scope"
-        ral_alerts = await all_alerts(client, notification, qmj, provider="RAL")
-        assert ral["id"] in {a["id"] for a in ral_alerts}, "QMJ sees RAL's alerts"
+        rke_alerts = await all_alerts(client, notification, qmj, provider="RKE")
+        assert rke["id"] in {a["id"] for a in rke_alerts}, "QMJ sees RKE's alerts"
         assert (
-            await client.get(f"{notification}/v1/alerts", params={"provider": "RAL"}, headers=qkk)
+            await client.get(f"{notification}/v1/alerts", params={"provider": "RKE"}, headers=qkk)
         ).status_code == 403
 
         # Lists: whatever audience is asked for, only the caller's providers come back.
         for audience in (None, "QKK", "QMJ", "Y56"):
-            params = {"after": ral["id"] - 1} | ({"audience": audience} if audience else {})
+            params = {"after": rke["id"] - 1} | ({"audience": audience} if audience else {})
             listed = await all_alerts(client, notification, qkk, **params)
-            assert "RAL" not in {a["provider"] for a in listed}, audience
-            if audience != "QMJ":  # RJ1's alert is addressed to QKK and Y56
-                assert rj1["id"] in {a["id"] for a in listed}, audience
+            assert "RKE" not in {a["provider"] for a in listed}, audience
+            if audience != "QMJ":  # RPG's alert is addressed to QKK and Y56
+                assert rpg["id"] in {a["id"] for a in listed}, audience
 
-        # The live stream, from just before RAL's alert: RJ1's arrives, RAL's never does.
+        # The live stream, from just before RKE's alert: RPG's arrives, RKE's never does.
         seen: list[dict[str, Any]] = []
         async with httpx_sse.aconnect_sse(
             client,
             "GET",
             f"{notification}/v1/alerts/stream",
             params={"audience": "Y56"},
-            headers={**qkk, "Last-Event-ID": str(ral["id"] - 1)},
+            headers={**qkk, "Last-Event-ID": str(rke["id"] - 1)},
         ) as source:
             async for sse in source.aiter_sse():
                 seen.append(json.loads(sse.data))
-                if seen[-1]["id"] >= rj1["id"]:
+                if seen[-1]["id"] >= rpg["id"]:
                     break
-    assert rj1["id"] in [a["id"] for a in seen]
-    assert all(a["provider"] != "RAL" for a in seen)
+    assert rpg["id"] in [a["id"] for a in seen]
+    assert all(a["provider"] != "RKE" for a in seen)
     assert all(a["provider"] in {"RJ1", "RJZ", "RJ2", "RV5", "RPG", "RRU"} for a in seen)
 
 

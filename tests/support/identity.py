@@ -61,7 +61,7 @@ TEST_USERS = tuple(
         organisation=code,
         roles=("trust_submitter",),
     )
-    for code in ("RJ2", "RJZ", "RJ7", "RAX", "RYJ", "R1H")
+    for code in ("RJ2", "RJZ", "RJ7", "RAX", "RKE", "RPG")
 )
 
 

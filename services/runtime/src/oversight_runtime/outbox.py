@@ -2,7 +2,9 @@
 
 An event is written as a row in the same transaction as the state change that causes it, so a
 crash can never leave one without the other. The relay publishes rows in order with Kafka's
-idempotent producer and marks them published. It also sweeps on a timer, which is what
+idempotent producer and marks them published. A row that can never be published (larger than the
+broker takes) is parked instead, so it cannot hold up the rows behind it; it goes out of order if
+it is re-driven later. It also sweeps on a timer, which is what
 recovers rows a crash left behind (eShop's outbox has no such sweep; ours must). A row may be
 published twice if a crash falls between the send and the mark; consumers de-duplicate on the
 event id, so that is harmless.
@@ -17,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from opentelemetry import propagate
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -24,12 +27,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from oversight_contracts import Envelope
 from oversight_runtime.database import Database
+from oversight_runtime.producer import MessageTooLarge
 from oversight_runtime.storage import OutboxMessage, utcnow
 from oversight_runtime.telemetry import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[OutboxMessage], Awaitable[None]]
+#: Errors that mean a row can never be published as it is: it is parked, not retried.
+UNPUBLISHABLE = (MessageTooLarge, MessageSizeTooLargeError, RecordTooLargeError)
 
 
 def stage(session: AsyncSession, event: Envelope[Any]) -> OutboxMessage:
@@ -109,16 +115,21 @@ class OutboxRelay:
         async with self.database.transaction() as session:
             query = (
                 select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
+                .where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
                 .order_by(col(OutboxMessage.id))
                 .limit(self.batch_size)
             )
             if not self.database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.exec(query)).all()
+            parked = 0
             for row in rows:
                 try:
                     await self.publish(row)
+                except UNPUBLISHABLE as error:  # never publishable: move it aside, later rows flow
+                    self._park(row, error)
+                    parked += 1
+                    continue
                 except Exception as error:  # keep order: stop at the first failure
                     row.attempts += 1
                     row.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -129,10 +140,26 @@ class OutboxRelay:
                 row.attempts += 1
                 published += 1
                 self.metrics.outbox_published.labels(row.topic).inc()
-            if published == len(rows):
-                self._succeeded()  # everything due went out (or nothing was due)
+            if published + parked == len(rows):
+                self._succeeded()  # everything due went out or aside (or nothing was due)
             pending = await session.scalar(
-                select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+                select(func.count()).where(
+                    col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None)
+                )
             )
         self.metrics.outbox_pending.set(pending or 0)  # autoflush: already excludes this batch
-        return published
+        return published + parked
+
+    def _park(self, row: OutboxMessage, error: BaseException) -> None:
+        row.parked_at = utcnow()
+        row.attempts += 1
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        self.metrics.outbox_parked.labels(row.topic).inc()
+        log.error(
+            "outbox row %s (%s, event %s) can never be published and is parked: %s; "
+            "`oversight outbox redrive` sends it once the cause is fixed",
+            row.id,
+            row.event_type,
+            row.event_id,
+            row.last_error,
+        )

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,6 +29,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +54,7 @@ from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
+from oversight_runtime.producer import RecoveringProducer
 from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation, load_registry
 from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
@@ -134,7 +135,12 @@ class OversightService:
             self.metrics,
             poll_seconds=self.settings.relay_poll_seconds,
         )
-        self._dead_letter_producer: AIOKafkaProducer | None = None
+        self.producer = RecoveringProducer(
+            self.settings.kafka_bootstrap_servers,
+            client_id=f"oversight-{name}-relay",
+            on_restart=self.metrics.producer_restarts.labels("relay").inc,
+        )
+        self.tracer = self.tracer_provider.get_tracer("oversight.outbox")
         self.readiness = Readiness(
             self.database,
             self.relay,
@@ -226,35 +232,40 @@ class OversightService:
     # --- publishing ---------------------------------------------------------------------------
 
     async def _publish_row(self, row: OutboxMessage) -> None:
-        """Publish one outbox row inside the trace of the transaction that wrote it."""
+        """Publish one outbox row inside the trace of the transaction that wrote it.
+
+        The headers are the ones FastStream's own publisher sets (content type, correlation id)
+        plus the W3C trace context of a producer span, so consumers continue the same trace.
+        """
         token = otel_context.attach(propagate.extract(row.headers))
         try:
-            await self.broker.publish(
-                row.payload.encode(),
-                topic=row.topic,
-                key=row.key.encode(),
-                headers={"content-type": "application/json", "ce-type": row.event_type},
-                correlation_id=str(row.correlation_id),
-            )
+            with self.tracer.start_as_current_span(f"{row.topic} publish", kind=SpanKind.PRODUCER) as span:
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.destination.name", row.topic)
+                span.set_attribute("messaging.message.id", str(row.event_id))
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
+                headers = [
+                    ("content-type", b"application/json"),
+                    ("correlation_id", str(row.correlation_id).encode()),
+                    ("ce-type", row.event_type.encode()),
+                    *((k, v.encode()) for k, v in carrier.items()),
+                ]
+                await self.producer.send(row.topic, row.payload.encode(), row.key.encode(), headers)
         finally:
             otel_context.detach(token)
 
     async def _publish_dead_letter(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
     ) -> None:
-        if self._dead_letter_producer is None:
-            raise RuntimeError("dead-letter producer is not started")
-        await self._dead_letter_producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        await self.producer.send(topic, value, key, headers)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await self.database.migrate(self.migrations)
-        self._dead_letter_producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_idempotence=True
-        )
-        await self._dead_letter_producer.start()
+        await self.producer.start()
         self.dead_letters.publish = self._publish_dead_letter
         await ensure_topics(self.settings.kafka_bootstrap_servers, self._topics())
         await self.broker.start()
@@ -288,7 +299,7 @@ class OversightService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.broker.stop()
-            await self._dead_letter_producer.stop()
+            await self.producer.stop()
             await self.database.dispose()
             log.info("%s stopped", self.name)
 

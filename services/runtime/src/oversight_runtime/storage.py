@@ -63,6 +63,9 @@ class OutboxMessage(SQLModel, table=True):
     headers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = timestamp()
     published_at: datetime | None = timestamp(nullable=True, index=True)
+    #: Set when the row can never be published as it is (too large for the broker): moved aside so
+    #: later rows flow; ``oversight outbox redrive`` clears it once the cause is fixed.
+    parked_at: datetime | None = timestamp(nullable=True, index=True)
     attempts: int = 0
     last_error: str | None = None
 

@@ -137,6 +137,18 @@ class ServiceMetrics:
             ["topic"],
             registry=registry,
         )
+        self.outbox_parked = Counter(
+            "oversight_outbox_parked_total",
+            "Outbox rows moved aside because they can never be published as they are (alert on any).",
+            ["topic"],
+            registry=registry,
+        )
+        self.producer_restarts = Counter(
+            "oversight_producer_restarts_total",
+            "Kafka producers replaced after a fatal producer error (stale sequence or producer id).",
+            ["producer"],
+            registry=registry,
+        )
         self.outbox_pending = Gauge(
             "oversight_outbox_pending",
             "Outbox rows not yet published (as of the relay's last sweep).",
