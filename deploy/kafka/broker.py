@@ -56,8 +56,10 @@ class KafkaBroker:
     this file by path with importlib (deploy/run.py does not register it).
     """
 
-    def __init__(self, jar_dir: Path = DEFAULT_JARS) -> None:
+    def __init__(self, jar_dir: Path = DEFAULT_JARS, overrides: dict[str, str] | None = None) -> None:
         self.jar_dir = jar_dir
+        #: Extra server.properties (e.g. shorter timeouts for fault tests), over the defaults.
+        self.overrides = dict(overrides or {})
         self.port = 0
         self.controller_port = 0
         self.data_dir: Path | None = None
@@ -104,7 +106,7 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "log.cleaner.dedupe.buffer.size": "2097152",  # default takes 128 MiB of a 512 MiB heap
         }
-        return "".join(f"{key}={value}\n" for key, value in settings.items())
+        return "".join(f"{key}={value}\n" for key, value in {**settings, **self.overrides}.items())
 
     def _java(self, *args: str) -> list[str]:
         """A JVM command line on our jars; a small heap and serial GC suit one test broker."""

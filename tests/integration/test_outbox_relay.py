@@ -1,16 +1,23 @@
-"""The outbox relay on PostgreSQL and Kafka: rows a crash left unpublished go out, in order, once."""
+"""The outbox relay on PostgreSQL and Kafka: rows a crash left unpublished go out, in order, once;
+a producer wedged by a stale sequence is replaced; a row that can never be published is parked."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import date
 from uuid import uuid4
 
 import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import OutOfOrderSequenceNumber
+from prometheus_client import generate_latest
 from sqlmodel import col, select
 
 from oversight_contracts import ExceptionReportReceived, ExceptionReportReceivedData
 from oversight_ingest.main import create_service
+from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
 from tests.support.kafka_io import read_topic
@@ -47,12 +54,12 @@ async def test_relay_publishes_rows_left_by_a_crash_in_order_and_only_once(
         for event in events:
             uow.publish(event)
 
-    await service.broker.start()
+    await service.producer.start()
     try:
         assert await service.relay.publish_pending() == len(events)
         assert await service.relay.publish_pending() == 0  # nothing left, nothing sent twice
     finally:
-        await service.broker.stop()
+        await service.producer.stop()
 
     async with service.database.transaction() as session:
         rows = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
@@ -81,4 +88,104 @@ async def test_relay_keeps_rows_when_the_broker_is_unreachable(new_database: Cal
     async with service.database.transaction() as session:
         [row] = (await session.exec(select(OutboxMessage))).all()
     assert row.published_at is None and row.attempts == 1 and row.last_error
+    assert service.relay.failing_for() is not None  # readiness will see it once it lasts
+    await service.database.dispose()
+
+
+def _service(kafka: str, database_url: str) -> OversightService:
+    return create_service(
+        ServiceSettings(service_name="ingest", kafka_bootstrap_servers=kafka, database_url=database_url)
+    )
+
+
+async def _rows(service: OversightService) -> list[OutboxMessage]:
+    async with service.database.transaction() as session:
+        return list((await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all())
+
+
+def _skip_sequence_numbers(service: OversightService, topic: str, key: bytes, skipped: int) -> None:
+    """What expired batches do to an idempotent producer during a long broker outage: the
+    producer's sequence runs ahead of what the broker has seen (aio-libs/aiokafka#1017)."""
+    producer = service.producer._producer
+    assert producer is not None
+    partition = producer._partition(topic, None, None, None, key, b"")
+    producer._txn_manager.increment_sequence_number(TopicPartition(topic, partition), skipped)
+
+
+async def test_a_plain_idempotent_producer_never_recovers_from_a_stale_sequence(kafka: str) -> None:
+    """The wedge this project met after broker outages of 40 s or more, reproduced at once."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait("oversight.relay-test.wedge", b"first", key=b"RJ7")
+        partition = producer._partition("oversight.relay-test.wedge", None, None, None, b"RJ7", b"")
+        producer._txn_manager.increment_sequence_number(
+            TopicPartition("oversight.relay-test.wedge", partition), 5
+        )
+        for _ in range(3):
+            with pytest.raises(OutOfOrderSequenceNumber):
+                await asyncio.wait_for(
+                    producer.send_and_wait("oversight.relay-test.wedge", b"again", key=b"RJ7"), 30
+                )
+    finally:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+
+
+async def test_the_relay_replaces_a_wedged_producer_and_publishes_every_row_once(
+    kafka: str, new_database: Callable[[str], str]
+) -> None:
+    service = _service(kafka, new_database("relay_wedge"))
+    await service.database.migrate(service.migrations)
+    first, rest = _report("RJ7", 100), [_report("RJ7", 101 + n) for n in range(5)]
+    async with service.unit_of_work() as uow:
+        uow.publish(first)
+    await service.producer.start()
+    try:
+        assert await service.relay.publish_pending() == 1
+        _skip_sequence_numbers(service, ExceptionReportReceived.topic(), b"RJ7", 5)
+        async with service.unit_of_work() as uow:
+            for event in rest:
+                uow.publish(event)
+        assert await service.relay.publish_pending() == 0  # the stale producer fails, and is dropped
+        assert service.producer.restarts == 1
+        assert await service.relay.publish_pending() == len(rest)  # a new producer sends them all
+    finally:
+        await service.producer.stop()
+    assert all(r.published_at is not None for r in await _rows(service))
+    ids = {e.id for e in [first, *rest]}
+    on_topic = [
+        ExceptionReportReceived.model_validate_json(r.value).id
+        for r in await read_topic(kafka, ExceptionReportReceived.topic())
+        if r.key == b"RJ7"
+    ]
+    assert [i for i in on_topic if i in ids] == [e.id for e in [first, *rest]]  # each once, in order
+    metrics = generate_latest(service.prometheus).decode()
+    assert 'oversight_producer_restarts_total{producer="relay"} 1.0' in metrics
+    await service.database.dispose()
+
+
+async def test_a_row_too_large_to_publish_is_parked_and_the_rows_behind_it_flow(
+    kafka: str, new_database: Callable[[str], str]
+) -> None:
+    service = _service(kafka, new_database("relay_oversized"))
+    await service.database.migrate(service.migrations)
+    before, after = _report("RJ7", 200), _report("RJ7", 202)
+    huge = _report("RJ7", 201).model_copy(
+        update={"data": _report("RJ7", 201).data.model_copy(update={"summary": "x" * 1_100_000})}
+    )
+    async with service.unit_of_work() as uow:
+        for event in (before, huge, after):
+            uow.publish(event)
+    try:
+        assert await service.relay.publish_pending() == 3
+    finally:
+        await service.producer.stop()
+    rows = {r.event_id: r for r in await _rows(service)}
+    assert rows[before.id].published_at and rows[after.id].published_at
+    assert rows[huge.id].published_at is None and rows[huge.id].parked_at is not None
+    assert "message limit" in (rows[huge.id].last_error or "")
+    assert service.relay.failing_for() is None  # parking is not failing: later rows flow
+    metrics = generate_latest(service.prometheus).decode()
+    assert 'oversight_outbox_parked_total{topic="oversight.exception_report.received.v1"} 1.0' in metrics
     await service.database.dispose()
