@@ -164,7 +164,19 @@ class DeadLetterMiddleware(BaseMiddleware):
         record = self.msg
         if not isinstance(record, ConsumerRecord) or self.policy.publish is None:
             return False
-        await self._park(record, exc_val)  # raises if it cannot: the message is then redelivered
+        try:
+            await self._park(record, exc_val)
+        except Exception:
+            # Not parked, so not acknowledged: the message is delivered again. Wait a moment first,
+            # so a dead-letter topic that refuses copies is not hammered.
+            log.exception(
+                "could not park a message from %s[%s]@%s; it will be delivered again",
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            await asyncio.sleep(self.policy.max_backoff_seconds)
+            raise
         return True  # handled: the acknowledgement middleware commits the offset
 
     async def _park(self, record: ConsumerRecord[Any, Any], error: Exception) -> None:

@@ -138,6 +138,7 @@ class OversightService:
         self.producer = RecoveringProducer(
             self.settings.kafka_bootstrap_servers,
             client_id=f"oversight-{name}-relay",
+            request_timeout_ms=self.settings.kafka_request_timeout_ms,
             on_restart=self.metrics.producer_restarts.labels("relay").inc,
         )
         self.tracer = self.tracer_provider.get_tracer("oversight.outbox")

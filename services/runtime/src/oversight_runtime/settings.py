@@ -93,6 +93,8 @@ class ServiceSettings(BaseSettings):
     lag_poll_seconds: float = Field(default=5.0, gt=0)
     #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
     periodic_job_seconds: float = Field(default=600.0, gt=0)
+    #: How long the relay's producer waits for the broker before a send fails (and is retried).
+    kafka_request_timeout_ms: int = Field(default=30_000, ge=1_000)
     #: A relay unable to publish, or a consumer stalled on a transient failure, for longer than
     #: this makes ``/readyz`` answer 503.
     unready_after_seconds: float = Field(default=60.0, gt=0)
