@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from oversight_runtime.reference import SHIPPED_REGISTRY
 from tests.support.identity import RunningIssuer, start_issuer
 from tests.support.infra import load_deploy_module
 from tests.support.platform import RunningPlatform, start_platform
@@ -21,7 +25,7 @@ from tests.support.platform import RunningPlatform, start_platform
 _database_names = itertools.count()
 
 
-def _broker(data_dir: Path) -> Iterator[str]:
+def _broker(data_dir: Path) -> Generator[str, None, None]:
     broker_module = load_deploy_module("deploy/kafka/broker.py")
     broker = broker_module.KafkaBroker()
     broker.start(data_dir=data_dir)
@@ -144,3 +148,52 @@ def fuzz_platform(
             running.stop()
     finally:
         broker.close()
+
+
+@dataclass
+class FaultPlatform:
+    """A platform whose broker and databases the fault tests may break and mend."""
+
+    platform: RunningPlatform
+    broker: Any  # deploy/kafka/broker.py's KafkaBroker, to stop and start again
+    postgres: Any  # deploy/postgres/pg.py's PostgresServer, to make a database read-only
+    reference_data: Path  # the registry without RAX, which segmentation starts with
+
+
+@pytest.fixture(scope="module")
+def fault_platform(
+    oidc: RunningIssuer,
+    postgres: object,
+    new_database: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[FaultPlatform]:
+    """All five services on a broker and databases of their own, with short timeouts.
+
+    The relays' producers give up on a send after 3 s (so a 10 s broker outage expires batches,
+    the failure that wedged producers after 40 s with the default timeout); notification reports
+    itself unready after 5 s stalled; segmentation starts with a registry that lacks RAX.
+    """
+    workdir = tmp_path_factory.mktemp("fault-platform")
+    registry = yaml.safe_load(SHIPPED_REGISTRY.read_text("utf-8"))
+    registry["providers"] = [p for p in registry["providers"] if p["ods_code"] != "RAX"]
+    reference_data = workdir / "organisations-without-rax.yaml"
+    reference_data.write_text(yaml.safe_dump(registry))
+    broker = load_deploy_module("deploy/kafka/broker.py").KafkaBroker()
+    broker.start(data_dir=tmp_path_factory.mktemp("kafka-faults"))
+    try:
+        running = start_platform(
+            broker.bootstrap_servers,
+            new_database,
+            workdir,
+            settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer, "OVERSIGHT_KAFKA_REQUEST_TIMEOUT_MS": "3000"},
+            per_service={
+                "notification": {"OVERSIGHT_UNREADY_AFTER_SECONDS": "5"},
+                "segmentation": {"OVERSIGHT_REFERENCE_DATA": str(reference_data)},
+            },
+        )
+        try:
+            yield FaultPlatform(running, broker, postgres, reference_data)
+        finally:
+            running.stop()
+    finally:
+        broker.stop()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -19,7 +22,7 @@ from oversight_contracts import ExceptionReportReceived, ExceptionReportReceived
 from oversight_ingest.main import create_service
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
-from oversight_runtime.storage import OutboxMessage
+from oversight_runtime.storage import OutboxMessage, utcnow
 from tests.support.kafka_io import read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -188,4 +191,45 @@ async def test_a_row_too_large_to_publish_is_parked_and_the_rows_behind_it_flow(
     assert service.relay.failing_for() is None  # parking is not failing: later rows flow
     metrics = generate_latest(service.prometheus).decode()
     assert 'oversight_outbox_parked_total{topic="oversight.exception_report.received.v1"} 1.0' in metrics
+    await service.database.dispose()
+
+
+def _oversight(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "oversight"), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_the_outbox_redrive_command_releases_parked_rows_to_the_relay(
+    kafka: str, new_database: Callable[[str], str]
+) -> None:
+    """A row parked while the broker took only small messages (fixed since) goes out once the
+    command releases it; an id that is not parked is refused and changes nothing."""
+    url = new_database("relay_redrive")
+    service = _service(kafka, url)
+    await service.database.migrate(service.migrations)
+    event = _report("RJ7", 300)
+    async with service.unit_of_work() as uow:
+        uow.publish(event)
+    async with service.database.transaction() as session:
+        [row] = (await session.exec(select(OutboxMessage))).all()
+        row.parked_at, row.last_error = utcnow(), "MessageSizeTooLargeError: over the topic's limit"
+    assert await service.relay.publish_pending() == 0  # parked rows are not sent
+
+    listed = _oversight("outbox", "--service", "ingest", "--database-url", url, "list")
+    assert listed.returncode == 0 and f"{row.id}  exception_report.received.v1" in listed.stdout
+    assert "MessageSizeTooLargeError" in listed.stdout
+    refused = _oversight("outbox", "--service", "ingest", "--database-url", url, "redrive", "--id", "99999")
+    assert refused.returncode == 2 and "no parked row 99999" in refused.stderr
+    released = _oversight(
+        "outbox", "--service", "ingest", "--database-url", url, "redrive", "--id", str(row.id)
+    )
+    assert released.returncode == 0, released.stderr
+
+    try:
+        assert await service.relay.publish_pending() == 1
+    finally:
+        await service.producer.stop()
+    [after] = await _rows(service)
+    assert after.published_at is not None and after.parked_at is None
     await service.database.dispose()

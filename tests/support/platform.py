@@ -31,8 +31,10 @@ def start_platform(
     *,
     only: tuple[str, ...] | None = None,
     settings: Mapping[str, str] | None = None,
+    per_service: Mapping[str, Mapping[str, str]] | None = None,
 ) -> RunningPlatform:
-    """Start the services (``only`` some of them) with extra ``OVERSIGHT_*`` settings."""
+    """Start the services (``only`` some of them) with extra ``OVERSIGHT_*`` settings, for all of
+    them and (``per_service``) for some."""
     trace_file = workdir / "spans.jsonl"
     processes: dict[str, ServiceProcess] = {}
     urls: dict[str, str] = {}
@@ -52,6 +54,7 @@ def start_platform(
                 "OVERSIGHT_RETRY_BACKOFF_SECONDS": "0.05",
                 "OVERSIGHT_PERIODIC_JOB_SECONDS": "2",
                 **(settings or {}),
+                **(per_service or {}).get(spec.name, {}),
             },
             log_path=workdir / f"{spec.name}.log",
         )

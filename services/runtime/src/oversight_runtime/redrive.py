@@ -88,6 +88,7 @@ async def parked_messages(bootstrap: str, original_topic: str | None = None) -> 
         topics = sorted(t for t in await consumer.topics() if t.endswith(DEAD_LETTER_SUFFIX))
         if original_topic is not None:
             topics = [t for t in topics if t == original_topic + DEAD_LETTER_SUFFIX]
+        await consumer._client.force_metadata_update()  # topics() does not fill the consumer's own view
         partitions = [
             TopicPartition(topic, p)
             for topic in topics
