@@ -77,6 +77,9 @@ BAD_REPORTS = [
         ["body", "occurred_on"],
         id="future-date",
     ),
+    pytest.param({"occurred_on": "1066-10-14"}, ["body", "occurred_on"], id="implausibly-old-date"),
+    pytest.param({"summary": "Pay \u202eecnalab\u202c now"}, ["body", "summary"], id="bidi-override"),
+    pytest.param({"summary": "ring \x07 the bell"}, ["body", "summary"], id="control-character"),
 ]
 
 
@@ -122,6 +125,7 @@ async def test_who_reported_comes_from_the_token_never_the_body(ingest: tuple[Te
 BAD_SUBMISSIONS = [
     pytest.param({"period": "2026-13"}, ["body", "period"], id="bad-month"),
     pytest.param({"period": "2099-01"}, ["body", "period"], id="future-month"),
+    pytest.param({"period": "1999-12"}, ["body", "period"], id="implausibly-old-month"),
     pytest.param({"observations": []}, ["body", "observations"], id="no-observations"),
     pytest.param(
         {"observations": [{"metric": "A&E", "value": 1}]},
@@ -231,6 +235,12 @@ BAD_WRITES = [
         _concern(raised_on=(date.today() + timedelta(days=2)).isoformat()),
         ["body", "raised_on"],
         id="concern-future-date",
+    ),
+    pytest.param(
+        "/v1/material-concerns",
+        _concern(intelligence_source="coroner\nsecond line"),
+        ["body", "intelligence_source"],
+        id="concern-multiline-name",
     ),
 ]
 

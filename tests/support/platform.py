@@ -53,6 +53,7 @@ def start_platform(
                 "OVERSIGHT_LAG_POLL_SECONDS": "1",
                 "OVERSIGHT_RETRY_BACKOFF_SECONDS": "0.05",
                 "OVERSIGHT_PERIODIC_JOB_SECONDS": "2",
+                "OVERSIGHT_CLIENT_TIMEOUT_SECONDS": "2",
                 **(settings or {}),
                 **(per_service or {}).get(spec.name, {}),
             },

@@ -3,8 +3,10 @@
 from oversight_contracts.codes import (
     ExceptionReportCategory,
     MetricId,
+    Name,
     OdsCode,
     Period,
+    Prose,
     Theme,
 )
 from oversight_contracts.envelope import DEAD_LETTER_SUFFIX, TOPIC_PREFIX, Envelope
@@ -91,10 +93,12 @@ __all__ = [
     "MetricId",
     "MetricScoresCalculated",
     "MetricScoresCalculatedData",
+    "Name",
     "ObservationValue",
     "OdsCode",
     "Payload",
     "Period",
+    "Prose",
     "ProviderFactsRecorded",
     "ProviderFactsRecordedData",
     "ProviderFactsRecordedV2",

@@ -73,6 +73,12 @@ def accept_submission(
     problems: list[Problem] = []
     if submission.period > f"{today.year:04d}-{today.month:02d}":
         problems.append(Problem(("body", "period"), "is a future month", "period_in_future"))
+    if submission.period < f"{EARLIEST.year:04d}-{EARLIEST.month:02d}":
+        problems.append(
+            Problem(
+                ("body", "period"), f"is before {EARLIEST:%Y-%m}: not a plausible month", "period_implausible"
+            )
+        )
     seen: set[str] = set()
     for index, observation in enumerate(submission.observations):
         rule = framework.metrics.get(observation.metric)
@@ -105,9 +111,18 @@ def accept_submission(
     )
 
 
+#: Nothing the platform oversees happened before this: an earlier date or period is a typo.
+EARLIEST = date(2000, 1, 1)
+
+
 def _not_in_future(loc: tuple[str, ...], day: date, today: date) -> None:
+    """A plausible date: not after today, not before 2000."""
     if day > today:
         raise Rejected.field(loc, f"is in the future (today is {today})", "date_in_future")
+    if day < EARLIEST:
+        raise Rejected.field(
+            loc, f"is before {EARLIEST}: not a plausible date for a report", "date_implausible"
+        )
 
 
 def accept_provider_facts(

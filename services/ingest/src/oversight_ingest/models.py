@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from oversight_contracts import Actor, ExceptionReportCategory, MetricId, OdsCode, Period, Theme
+from oversight_contracts import Actor, ExceptionReportCategory, MetricId, Name, OdsCode, Period, Prose, Theme
 from oversight_contracts.scenario import FACT_FIELDS, RecordedFacts
 
 
@@ -34,7 +34,7 @@ class ExceptionReportCreate(_Body):
         examples=["RJ1"], description="ODS code of the reporting trust: the user's own."
     )
     category: ExceptionReportCategory
-    summary: str = Field(min_length=1, max_length=4000)
+    summary: Prose = Field(min_length=1, max_length=4000)
     occurred_on: date
 
 
@@ -80,8 +80,8 @@ class MaterialConcernCreate(_Body):
 
     provider: OdsCode = Field(examples=["RJ1"])
     theme: Theme
-    summary: str = Field(min_length=1, max_length=4000)
-    intelligence_source: str = Field(min_length=1, max_length=200, examples=["coroner"])
+    summary: Prose = Field(min_length=1, max_length=4000)
+    intelligence_source: Name = Field(min_length=1, max_length=200, examples=["coroner"])
     raised_on: date
 
 

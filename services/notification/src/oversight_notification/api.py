@@ -12,19 +12,22 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlmodel import col, select
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
 from oversight_contracts import OdsCode
 from oversight_notification.storage import Alert, AlertAudience
 from oversight_runtime.access import Principal, ProviderScope
+from oversight_runtime.limits import TooManyStreams
 from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
 from oversight_runtime.service import OversightService, service_of
 
 router = APIRouter(prefix="/v1", tags=["alerts"], responses=PROTECTED_RESPONSES)
 POLL_SECONDS = 0.5
+STREAM_RETRY_AFTER_SECONDS = 10
 #: Alert ids are the table's 32-bit integer key: a cursor beyond that is a client error, not a
 #: database overflow.
 MAX_ALERT_ID = 2**31 - 1
@@ -105,7 +108,12 @@ async def list_alerts(
 @router.get(
     "/alerts/stream",
     response_class=EventSourceResponse,
-    responses={404: {"description": "Unknown audience ODS code."}},
+    responses={
+        404: {"description": "Unknown audience ODS code."},
+        429: {
+            "description": "Too many live streams open (yours, or the service's); retry after Retry-After."
+        },
+    },
 )
 async def stream_alerts(
     request: Request,
@@ -118,13 +126,36 @@ async def stream_alerts(
     service = service_of(request)
     _check_audience(service, audience)
     scope = service.access.scope(principal)
+    try:
+        slot = service.streams.acquire(principal.user_id)
+    except TooManyStreams as refused:
+        raise HTTPException(
+            429,
+            detail=[{"loc": [], "msg": f"{refused.reason}; close one first", "type": "too_many_streams"}],
+            headers={"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)},
+        ) from None
 
     async def events() -> AsyncIterator[dict[str, Any]]:
-        after = last_event_id
-        while not await request.is_disconnected():
-            for alert in await _alerts_after(service, scope, after, audience, None, 100):
-                after = alert.id
-                yield {"id": str(alert.id), "event": "alert", "data": alert.model_dump_json()}
-            await asyncio.sleep(POLL_SECONDS)
+        try:
+            async for event in _alert_events(service, scope, request, last_event_id, audience):
+                yield event
+        finally:
+            slot.release()
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=15, background=BackgroundTask(slot.release))
+
+
+async def _alert_events(
+    service: OversightService,
+    scope: ProviderScope,
+    request: Request,
+    last_event_id: int,
+    audience: str | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Alerts after ``last_event_id`` as they are stored, until the client goes."""
+    after = last_event_id
+    while not await request.is_disconnected():
+        for alert in await _alerts_after(service, scope, after, audience, None, 100):
+            after = alert.id
+            yield {"id": str(alert.id), "event": "alert", "data": alert.model_dump_json()}
+        await asyncio.sleep(POLL_SECONDS)

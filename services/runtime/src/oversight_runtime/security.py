@@ -43,6 +43,7 @@ bearer = HTTPBearer(
 #: What a route with a request body can also answer, for its OpenAPI document.
 BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body cannot be read at all (not UTF-8 text); nothing was stored."},
+    413: {"description": "The body is larger than this route takes; nothing was stored."},
 }
 
 #: Responses every protected route can give, for its OpenAPI document.

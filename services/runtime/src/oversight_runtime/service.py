@@ -52,6 +52,7 @@ from oversight_runtime.handlers import (
 from oversight_runtime.health import Readiness
 from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
+from oversight_runtime.limits import BodyTimeoutMiddleware, StreamLimiter, guarded_protocol
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
 from oversight_runtime.producer import RecoveringProducer
@@ -142,6 +143,7 @@ class OversightService:
             on_restart=self.metrics.producer_restarts.labels("relay").inc,
         )
         self.tracer = self.tracer_provider.get_tracer("oversight.outbox")
+        self.streams = StreamLimiter(self.settings.max_streams_per_user, self.settings.max_streams)
         self.readiness = Readiness(
             self.database,
             self.relay,
@@ -320,9 +322,11 @@ class OversightService:
             version="1.0.0",
             lifespan=self.lifespan,
             dependencies=[Depends(correlation_header)],
+            max_body_size=self.settings.max_body_bytes,
         )
         app.state.service = self
         app.state.access = self.access
+        app.add_middleware(BodyTimeoutMiddleware, timeout=self.settings.client_timeout_seconds)
 
         @app.middleware("http")
         async def correlate(
@@ -438,6 +442,8 @@ class OversightService:
             host=self.settings.http_host,
             port=self.settings.resolved_http_port,
             log_config=None,
+            http=guarded_protocol(self.settings.client_timeout_seconds),
+            timeout_keep_alive=5,
         )
 
 

@@ -93,6 +93,14 @@ class ServiceSettings(BaseSettings):
     lag_poll_seconds: float = Field(default=5.0, gt=0)
     #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
     periodic_job_seconds: float = Field(default=600.0, gt=0)
+    #: The largest request body a route takes unless it says otherwise (a bulk route may allow
+    #: more); a larger one is refused with 413 before it is read into memory.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    #: A client must send a request's headers, and each part of its body, within this long.
+    client_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Live streams (server-sent events) open at once: per signed-in user, and in all.
+    max_streams_per_user: int = Field(default=3, ge=1)
+    max_streams: int = Field(default=100, ge=1)
     #: How long the relay's producer waits for the broker before a send fails (and is retried).
     kafka_request_timeout_ms: int = Field(default=30_000, ge=1_000)
     #: A relay unable to publish, or a consumer stalled on a transient failure, for longer than

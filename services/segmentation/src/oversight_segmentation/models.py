@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oversight_contracts import Actor, IcsViewTaken
+from oversight_contracts import Actor, IcsViewTaken, Prose
 from oversight_segmentation.storage import SegmentProposal
 
 
@@ -46,7 +46,7 @@ class IcsViewCreate(_Body):
 
     proposal_id: UUID | None = Field(default=None, description="The segment proposal this answers, if any.")
     recommended_segment: int | None = Field(default=None, ge=1, le=5, strict=True)
-    view: str = Field(min_length=1, max_length=4000, description="The system leaders' view (para 27).")
+    view: Prose = Field(min_length=1, max_length=4000, description="The system leaders' view (para 27).")
 
 
 class IcsViewPublic(IcsViewTaken):
@@ -56,7 +56,7 @@ class IcsViewPublic(IcsViewTaken):
 class SegmentDecisionCreate(_Body):
     segment: int = Field(ge=1, le=5, strict=True)
     proposal_id: UUID | None = Field(default=None, description="The proposal this decision answers.")
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Prose = Field(min_length=1, max_length=4000)
 
 
 class SegmentDecisionPublic(BaseModel):
