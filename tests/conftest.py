@@ -185,7 +185,12 @@ def fault_platform(
             broker.bootstrap_servers,
             new_database,
             workdir,
-            settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer, "OVERSIGHT_KAFKA_REQUEST_TIMEOUT_MS": "3000"},
+            settings={
+                "OVERSIGHT_AUTH_ISSUER": oidc.issuer,
+                "OVERSIGHT_KAFKA_REQUEST_TIMEOUT_MS": os.environ.get(
+                    "OVERSIGHT_TEST_PRODUCER_TIMEOUT_MS", "3000"
+                ),
+            },
             per_service={
                 "notification": {"OVERSIGHT_UNREADY_AFTER_SECONDS": "5"},
                 "segmentation": {"OVERSIGHT_REFERENCE_DATA": str(reference_data)},
