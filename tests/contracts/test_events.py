@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from uuid import uuid4
 
 import jsonschema
@@ -61,6 +61,7 @@ from oversight_contracts import (
     TriggerClearedData,
     TriggerRaised,
     TriggerRaisedData,
+    TriggerRaisedV2,
     TriggerReviewDue,
     TriggerReviewDueData,
 )
@@ -71,6 +72,7 @@ from oversight_runtime.devtools import (
     generated_artefacts,
     read_released,
     schema_fingerprint,
+    wire_shape,
 )
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
@@ -279,7 +281,18 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         decided,
         package,
         *_signed_in_examples(proposed),
+        *_bounded_examples([trigger, cleared, review, scores, need, resolved, proposed, package]),
     ]
+
+
+def _bounded_examples(released: list[Envelope]) -> list[Envelope]:  # type: ignore[type-arg]
+    """The bounded v2 of each: the same fields, each with a limit."""
+    by_type = {e.event_type(): e for e in ALL_EVENTS}
+    bounded = []
+    for event in released:
+        newer = by_type[event.type.replace(".v1", ".v2")]
+        bounded.append(newer.model_validate({**event.model_dump(mode="json"), "type": newer.event_type()}))
+    return bounded
 
 
 TRUST_USER = Actor(user_id="rj1.submitter", name="Asha Patel", organisation="RJ1", role="trust_submitter")
@@ -471,3 +484,50 @@ def test_no_service_publishes_a_superseded_version() -> None:
             c.split(":")[0] for c in json.loads(path.read_text())["channels"] if c.endswith(":publish")
         }
     assert published.isdisjoint({e.topic() for e in SUPERSEDED})
+
+
+def _unbounded(node: Any, path: str = "") -> list[str]:
+    """Every string, list or map in a wire schema that has no limit on its size."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if kind == "string" and not (
+            "maxLength" in node
+            or "enum" in node
+            or "const" in node
+            or node.get("format") in {"uuid", "date", "date-time"}
+            or ("pattern" in node and not re.search(r"[*+]", node["pattern"]))
+        ):
+            found.append(path or "(root)")
+        if kind == "array" and "maxItems" not in node:
+            found.append(path)
+        open_keys = node.get("additionalProperties") not in (None, False) or "patternProperties" in node
+        if kind == "object" and open_keys:
+            names = node.get("propertyNames", {})
+            if "maxProperties" not in node and "enum" not in names:
+                found.append(path)
+        for key, value in node.items():
+            found += _unbounded(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _unbounded(value, f"{path}[{index}]")
+    return found
+
+
+@pytest.mark.parametrize(
+    "event", [e for e in ALL_EVENTS if e not in SUPERSEDED], ids=lambda e: e.event_type()
+)
+def test_every_current_event_has_a_limit_on_every_string_and_list(event: type[Envelope]) -> None:  # type: ignore[type-arg]
+    """An event of the platform stays far under the broker's 1 MiB limit, so an unbounded field,
+    which once let one event wedge a relay, cannot be released again (superseded versions were
+    released before the rule)."""
+    shape = wire_shape(event.model_json_schema())
+    assert _unbounded(shape["properties"]["data"]) == []
+
+
+def test_a_trigger_with_a_million_characters_of_evidence_is_refused_by_its_contract() -> None:
+    examples = {type(e): e for e in _examples()}
+    trigger = examples[TriggerRaisedV2].model_dump(mode="json")
+    trigger["data"]["evidence"] = "x" * 1_000_000
+    with pytest.raises(ValidationError, match="at most 5000 characters"):
+        TriggerRaisedV2.model_validate(trigger)

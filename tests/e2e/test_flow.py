@@ -16,9 +16,9 @@ import pytest
 
 from oversight_contracts import (
     ExceptionReportReceivedV2,
-    SupportNeedIdentified,
-    SupportPackageProposed,
-    TriggerRaised,
+    SupportNeedIdentifiedV2,
+    SupportPackageProposedV2,
+    TriggerRaisedV2,
 )
 from tests.support.alerts import all_alerts
 from tests.support.identity import RunningIssuer
@@ -70,9 +70,9 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
     chain = []
     for event_type in (
         ExceptionReportReceivedV2,
-        TriggerRaised,
-        SupportNeedIdentified,
-        SupportPackageProposed,
+        TriggerRaisedV2,
+        SupportNeedIdentifiedV2,
+        SupportPackageProposedV2,
     ):
         records = await read_topic(kafka, event_type.topic())
         events = [event_type.model_validate_json(r.value) for r in records]

@@ -15,12 +15,12 @@ import pytest
 
 from oversight_contracts import (
     SegmentDecidedV2,
-    SegmentProposed,
-    SupportNeedIdentified,
-    SupportNeedResolved,
-    TriggerCleared,
-    TriggerRaised,
-    TriggerReviewDue,
+    SegmentProposedV2,
+    SupportNeedIdentifiedV2,
+    SupportNeedResolvedV2,
+    TriggerClearedV2,
+    TriggerRaisedV2,
+    TriggerReviewDueV2,
 )
 from tests.support.db import count
 from tests.support.identity import RunningIssuer
@@ -62,16 +62,16 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         await _submit(client, platform, months_ago(4), 91.0)
         await _submit(client, platform, months_ago(3), 89.5)
 
-        async def raised() -> list[TriggerRaised]:
-            return [t for t in await _events(kafka, TriggerRaised) if t.data.key == KEY]
+        async def raised() -> list[TriggerRaisedV2]:
+            return [t for t in await _events(kafka, TriggerRaisedV2) if t.data.key == KEY]
 
         [trigger] = await eventually(raised)
         assert trigger.data.theme.value == "operational_performance"
         assert "para 48" in trigger.data.framework_paragraph
 
         # With a trigger open, the daily trigger review reaches metrics through the broker.
-        async def reviews() -> list[TriggerReviewDue]:
-            return await _events(kafka, TriggerReviewDue)
+        async def reviews() -> list[TriggerReviewDueV2]:
+            return await _events(kafka, TriggerReviewDueV2)
 
         review = (await eventually(reviews))[0]
         assert review.data.provider == PROVIDER
@@ -84,8 +84,8 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
 
         await eventually(review_applied)
 
-        async def proposed() -> list[SegmentProposed]:
-            return await _events(kafka, SegmentProposed)
+        async def proposed() -> list[SegmentProposedV2]:
+            return await _events(kafka, SegmentProposedV2)
 
         [proposal] = await eventually(proposed)
         assert proposal.data.proposed_segment == 2  # Table 2: a need, licence compliant
@@ -94,7 +94,7 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         assert proposal.correlation_id == trigger.correlation_id
         [need] = [
             n
-            for n in await _events(kafka, SupportNeedIdentified)
+            for n in await _events(kafka, SupportNeedIdentifiedV2)
             if n.data.trigger_ids == [trigger.data.trigger_id]
         ]
         assert need.data.theme.value == "operational_performance"
@@ -173,20 +173,20 @@ async def test_returns_raise_a_trigger_a_need_and_a_segment_proposal_then_clear(
         await _submit(client, platform, months_ago(2), 96.0)
         await _submit(client, platform, months_ago(1), 96.5)
 
-        async def cleared() -> list[TriggerCleared]:
-            return [c for c in await _events(kafka, TriggerCleared) if c.data.key == KEY]
+        async def cleared() -> list[TriggerClearedV2]:
+            return [c for c in await _events(kafka, TriggerClearedV2) if c.data.key == KEY]
 
         [clear] = await eventually(cleared)
         assert clear.data.trigger_id == trigger.data.trigger_id
 
-        async def resolved() -> list[SupportNeedResolved]:
-            return await _events(kafka, SupportNeedResolved)
+        async def resolved() -> list[SupportNeedResolvedV2]:
+            return await _events(kafka, SupportNeedResolvedV2)
 
         [resolution] = await eventually(resolved)
         assert resolution.data.need_id == need.data.need_id
 
-        async def back_to_one() -> list[SegmentProposed]:
-            return [p for p in await _events(kafka, SegmentProposed) if p.data.proposed_segment == 1]
+        async def back_to_one() -> list[SegmentProposedV2]:
+            return [p for p in await _events(kafka, SegmentProposedV2) if p.data.proposed_segment == 1]
 
         [latest] = await eventually(back_to_one)
         assert latest.data.current_segment == 2 and latest.data.decision_timing == "immediate"
@@ -221,8 +221,8 @@ async def test_special_measures_recorded_as_a_fact_proposes_segment_4(
         )
         assert empty.status_code == 422 and "at least one fact" in empty.text
 
-        async def proposal() -> list[SegmentProposed]:
-            return await read_events(kafka, SegmentProposed, "RJ6")
+        async def proposal() -> list[SegmentProposedV2]:
+            return await read_events(kafka, SegmentProposedV2, "RJ6")
 
         [proposed] = await eventually(proposal)
         assert proposed.data.proposed_segment == 4

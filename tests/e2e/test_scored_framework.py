@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from oversight_contracts import MetricScoresCalculated, SegmentProposed
+from oversight_contracts import MetricScoresCalculatedV2, SegmentProposedV2
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import E, eventually, read_events
 from tests.support.periods import months_ago
@@ -37,23 +37,23 @@ async def _events(kafka: str, event_type: type[E]) -> list[E]:
     return await read_events(kafka, event_type)
 
 
-async def _proposal_where(kafka: str, segment: int, mean: str, also: str = "") -> SegmentProposed:
+async def _proposal_where(kafka: str, segment: int, mean: str, also: str = "") -> SegmentProposedV2:
     """The proposal of ``segment`` whose rationale gives the mean score ``mean`` (and ``also``).
 
     Triggers and scores travel on different topics, so proposals are matched by what they say,
     not by their position.
     """
 
-    def says(proposal: SegmentProposed) -> bool:
+    def says(proposal: SegmentProposedV2) -> bool:
         text = " ".join(proposal.data.rationale)
         return (
             proposal.data.proposed_segment == segment and f"Mean metric score {mean}" in text and also in text
         )
 
-    async def found() -> list[SegmentProposed]:
-        return [p for p in await _events(kafka, SegmentProposed) if says(p)]
+    async def found() -> list[SegmentProposedV2]:
+        return [p for p in await _events(kafka, SegmentProposedV2) if says(p)]
 
-    proposals: list[SegmentProposed] = await eventually(found)
+    proposals: list[SegmentProposedV2] = await eventually(found)
     return proposals[0]
 
 
@@ -71,8 +71,8 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
             fin_ie_margin_pct=1.5,
         )
 
-        async def scored() -> list[MetricScoresCalculated]:
-            return await _events(scored_kafka, MetricScoresCalculated)
+        async def scored() -> list[MetricScoresCalculatedV2]:
+            return await _events(scored_kafka, MetricScoresCalculatedV2)
 
         [scores] = await eventually(scored)
         assert scores.data.framework == "nof-2025"
@@ -85,7 +85,7 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
         weak = await _proposal_where(scored_kafka, 3, "3.00")
         assert weak.data.framework == "nof-2025"
         # Segmentation waits for the scores: no default segment 2 was proposed before they came.
-        assert all(p.data.proposed_segment == 3 for p in await _events(scored_kafka, SegmentProposed))
+        assert all(p.data.proposed_segment == 3 for p in await _events(scored_kafka, SegmentProposedV2))
 
         # Every standard met, but a 0.5% deficit: the mean gives segment 1, the deficit floor 3.
         await _submit(
@@ -98,7 +98,7 @@ async def test_the_mean_score_sets_the_segment_and_a_deficit_holds_it_at_3(
         )
         await _proposal_where(scored_kafka, 3, "1.50", also="deficit")
 
-        async def in_deficit() -> list[MetricScoresCalculated]:
+        async def in_deficit() -> list[MetricScoresCalculatedV2]:
             return [s for s in await scored() if s.data.in_financial_deficit and s.data.mean_score == 1.5]
 
         await eventually(in_deficit)

@@ -15,7 +15,7 @@ from uuid import uuid4
 import pytest
 from sqlmodel import col, select
 
-from oversight_contracts import TriggerCleared, TriggerReviewDue
+from oversight_contracts import TriggerClearedV2, TriggerReviewDueV2
 from oversight_contracts.scenario import ScenarioExceptionReport
 from oversight_metrics import domain
 from oversight_metrics.handlers import schedule_trigger_reviews
@@ -88,16 +88,16 @@ async def test_the_daily_review_clears_a_trigger_whose_quiet_months_have_passed(
         assert await schedule_trigger_reviews(uow) == 1  # RJ1 only: RJ7 has no open trigger
     async with service.unit_of_work() as uow:
         assert await schedule_trigger_reviews(uow) == 0  # once a day
-    [row] = await _outbox(service, TriggerReviewDue.event_type())
-    review = TriggerReviewDue.model_validate_json(row.payload)
+    [row] = await _outbox(service, TriggerReviewDueV2.event_type())
+    review = TriggerReviewDueV2.model_validate_json(row.payload)
     assert row.key == "RJ1" and review.data.review_date == today
 
-    [handler] = [r for r in service.handlers.registrations if r.event_types == (TriggerReviewDue,)]
+    [handler] = [r for r in service.handlers.registrations if TriggerReviewDueV2 in r.event_types]
     async with service.unit_of_work() as uow:
         await handler.handle(uow, review)
 
-    [cleared_row] = await _outbox(service, TriggerCleared.event_type())
-    cleared = TriggerCleared.model_validate_json(cleared_row.payload)
+    [cleared_row] = await _outbox(service, TriggerClearedV2.event_type())
+    cleared = TriggerClearedV2.model_validate_json(cleared_row.payload)
     assert cleared.data.key == key and cleared.data.provider == "RJ1"
     assert cleared.causation_id == review.id and cleared.correlation_id == review.correlation_id
     async with service.database.transaction() as session:
@@ -115,9 +115,9 @@ async def test_a_report_still_within_its_months_stays_raised_after_review(
     await _raise_old_report(service, "RJ1", first_day_months_ago(1, today), cleared=False)
     async with service.unit_of_work() as uow:
         assert await schedule_trigger_reviews(uow) == 1
-    [row] = await _outbox(service, TriggerReviewDue.event_type())
-    [handler] = [r for r in service.handlers.registrations if r.event_types == (TriggerReviewDue,)]
+    [row] = await _outbox(service, TriggerReviewDueV2.event_type())
+    [handler] = [r for r in service.handlers.registrations if TriggerReviewDueV2 in r.event_types]
     async with service.unit_of_work() as uow:
-        await handler.handle(uow, TriggerReviewDue.model_validate_json(row.payload))
-    assert await _outbox(service, TriggerCleared.event_type()) == []
+        await handler.handle(uow, TriggerReviewDueV2.model_validate_json(row.payload))
+    assert await _outbox(service, TriggerClearedV2.event_type()) == []
     await service.database.dispose()

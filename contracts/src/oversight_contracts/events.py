@@ -10,7 +10,7 @@ fingerprint of every released schema and a contract test keeps each one unchange
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -417,6 +417,182 @@ class SupportPackageProposed(Envelope[SupportPackageProposedData]):
     type: Literal["support_package.proposed.v1"] = "support_package.proposed.v1"
 
 
+# --- bounded versions (issue: an unbounded field let one event grow past the broker's limit) ---
+#
+# Every string and list below has a limit, so an event built from them stays well under Kafka's
+# 1 MiB message size and a consumer refuses (parks) an event that is larger than any producer of
+# the platform would make. The v1 classes above stay as released.
+
+#: Free text the rules write (evidence, a rationale line, a reason): room for a 4,000-character
+#: summary quoted with its context.
+RuleText = Annotated[str, Field(min_length=1, max_length=5000)]
+#: A key, code or paragraph reference.
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TriggerRaisedV2Data(Payload):
+    trigger_id: UUID
+    provider: OdsCode
+    code: str = Field(min_length=1, max_length=64, description="Trigger code from the framework pack.")
+    theme: Theme
+    metric: MetricId | None = None
+    evidence: RuleText
+    source: ShortText = Field(description="What raised it, e.g. exception_report:<id>.")
+    framework_paragraph: ShortText = Field(description="The framework paragraph behind it.")
+    raised_at: datetime
+    key: ShortText | None = None
+    cause_for_concern: bool = False
+
+
+class TriggerRaisedV2(Envelope[TriggerRaisedV2Data]):
+    """A trigger of concern was hit for a provider under one theme (paras 36-61); v2 bounds every field."""
+
+    type: Literal["trigger.raised.v2"] = "trigger.raised.v2"
+
+
+class TriggerClearedV2Data(Payload):
+    trigger_id: UUID
+    provider: OdsCode
+    code: str = Field(min_length=1, max_length=64)
+    theme: Theme
+    metric: MetricId | None = None
+    key: ShortText
+    reason: RuleText
+    cleared_at: datetime
+
+
+class TriggerClearedV2(Envelope[TriggerClearedV2Data]):
+    """A trigger's condition no longer holds; v2 bounds every field."""
+
+    type: Literal["trigger.cleared.v2"] = "trigger.cleared.v2"
+
+
+class TriggerReviewDueV2Data(Payload):
+    provider: OdsCode
+    review_date: date
+    reason: ShortText
+
+
+class TriggerReviewDueV2(Envelope[TriggerReviewDueV2Data]):
+    """Time has passed for a provider with open triggers: re-read them (metrics to itself); v2
+    bounds every field."""
+
+    type: Literal["trigger_review.due.v2"] = "trigger_review.due.v2"
+
+
+class MetricScoresCalculatedV2Data(Payload):
+    provider: OdsCode
+    framework: str = Field(min_length=1, max_length=32)
+    metric_scores: dict[MetricId, Annotated[float, Field(ge=1, le=4)]] = Field(
+        max_length=200, description="Each scored metric's latest month, 1.00 best to 4.00 worst."
+    )
+    mean_score: float | None = Field(default=None, ge=1, le=4, description="None until a metric is scored.")
+    in_financial_deficit: bool
+    calculated_at: datetime
+
+
+class MetricScoresCalculatedV2(Envelope[MetricScoresCalculatedV2Data]):
+    """A provider's metric scores changed under a scored framework (NOF 2025/26); v2 bounds them."""
+
+    type: Literal["metric_scores.calculated.v2"] = "metric_scores.calculated.v2"
+
+
+class SupportNeedIdentifiedV2Data(Payload):
+    need_id: UUID
+    provider: OdsCode
+    theme: Theme
+    trigger_ids: list[UUID] = Field(min_length=1, max_length=200)
+    trigger_codes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=200
+    )
+    reason: RuleText
+    identified_at: datetime
+
+
+class SupportNeedIdentifiedV2(Envelope[SupportNeedIdentifiedV2Data]):
+    """A potential support need for a provider under one theme (para 24); v2 bounds every field."""
+
+    type: Literal["support_need.identified.v2"] = "support_need.identified.v2"
+
+
+class SupportNeedResolvedV2Data(Payload):
+    need_id: UUID
+    provider: OdsCode
+    theme: Theme
+    reason: RuleText
+    resolved_at: datetime
+
+
+class SupportNeedResolvedV2(Envelope[SupportNeedResolvedV2Data]):
+    """Every trigger behind a support need has cleared; v2 bounds every field."""
+
+    type: Literal["support_need.resolved.v2"] = "support_need.resolved.v2"
+
+
+class PathwayStepV2(Payload):
+    """One step of the way out of a segment, bounded (the engine's ``PathwayStep``)."""
+
+    action: RuleText
+    clears: list[ShortText] = Field(max_length=200, description="Keys of the triggers this step clears.")
+    segment_after: int = Field(ge=1, le=5)
+    source: ShortText
+
+
+class SegmentProposedV2Data(Payload):
+    proposal_id: UUID
+    provider: OdsCode
+    framework: str = Field(min_length=1, max_length=32)
+    proposed_segment: int = Field(ge=1, le=5)
+    segment_name: ShortText
+    current_segment: int | None = Field(default=None, ge=1, le=5)
+    decision_timing: Literal["immediate", "next_quarterly_review"]
+    review_date: date | None = None
+    support_needs: dict[Theme, bool]
+    trigger_keys: list[ShortText] = Field(max_length=200)
+    rationale: list[RuleText] = Field(min_length=1, max_length=100)
+    pathway: list[PathwayStepV2] = Field(max_length=100)
+    proposed_at: datetime
+
+
+class SegmentProposedV2(Envelope[SegmentProposedV2Data]):
+    """The rules' segment proposal (Table 2, para 31), a prompt for the regional team; v2 bounds it."""
+
+    type: Literal["segment.proposed.v2"] = "segment.proposed.v2"
+
+
+class SupportPackageProposedV2Data(Payload):
+    package_id: UUID
+    need_id: UUID
+    provider: OdsCode
+    provider_name: ShortText
+    theme: Theme
+    status: str = Field(
+        min_length=1, max_length=32, description="Lifecycle status; a proposal starts as 'draft'."
+    )
+    icbs: list[OdsCode] = Field(
+        min_length=1, max_length=10, description="ICBs that co-own the package with the region."
+    )
+    region: OdsCode
+    summary: RuleText
+    proposed_at: datetime
+
+
+class SupportPackageProposedV2(Envelope[SupportPackageProposedV2Data]):
+    """A draft support package was opened for a support need (paras 32-35); v2 bounds every field."""
+
+    type: Literal["support_package.proposed.v2"] = "support_package.proposed.v2"
+
+
+AnyTriggerRaised = TriggerRaised | TriggerRaisedV2
+AnyTriggerCleared = TriggerCleared | TriggerClearedV2
+AnyTriggerReviewDue = TriggerReviewDue | TriggerReviewDueV2
+AnyMetricScoresCalculated = MetricScoresCalculated | MetricScoresCalculatedV2
+AnySupportNeedIdentified = SupportNeedIdentified | SupportNeedIdentifiedV2
+AnySupportNeedResolved = SupportNeedResolved | SupportNeedResolvedV2
+AnySegmentProposed = SegmentProposed | SegmentProposedV2
+AnySupportPackageProposed = SupportPackageProposed | SupportPackageProposedV2
+
+
 #: Every event type, in the order of the main flow.
 ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     ExceptionReportReceived,
@@ -439,6 +615,14 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     MaterialConcernRaisedV2,
     IcsViewRecorded,
     SegmentDecidedV2,
+    TriggerRaisedV2,
+    TriggerClearedV2,
+    TriggerReviewDueV2,
+    MetricScoresCalculatedV2,
+    SupportNeedIdentifiedV2,
+    SupportNeedResolvedV2,
+    SegmentProposedV2,
+    SupportPackageProposedV2,
 )
 
 #: Released versions no service publishes any more: kept so that their history on the broker stays
@@ -453,6 +637,14 @@ SUPERSEDED: frozenset[type[Envelope[Payload]]] = frozenset(
         "provider_facts.recorded.v1",
         "material_concern.raised.v1",
         "segment.decided.v1",
+        "trigger.raised.v1",
+        "trigger.cleared.v1",
+        "trigger_review.due.v1",
+        "metric_scores.calculated.v1",
+        "support_need.identified.v1",
+        "support_need.resolved.v1",
+        "segment.proposed.v1",
+        "support_package.proposed.v1",
     }
 )
 

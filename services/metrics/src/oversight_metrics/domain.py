@@ -23,14 +23,14 @@ from oversight_contracts import (
     Envelope,
     MetricEvaluated,
     MetricEvaluatedData,
-    MetricScoresCalculated,
-    MetricScoresCalculatedData,
-    TriggerCleared,
-    TriggerClearedData,
-    TriggerRaised,
-    TriggerRaisedData,
-    TriggerReviewDue,
-    TriggerReviewDueData,
+    MetricScoresCalculatedV2,
+    MetricScoresCalculatedV2Data,
+    TriggerClearedV2,
+    TriggerClearedV2Data,
+    TriggerRaisedV2,
+    TriggerRaisedV2Data,
+    TriggerReviewDueV2,
+    TriggerReviewDueV2Data,
 )
 from oversight_contracts.frameworks import FrameworkPack
 from oversight_contracts.scenario import (
@@ -103,8 +103,8 @@ def origin(cause: Envelope[Any]) -> str:
 
 @dataclass(frozen=True)
 class TriggerChanges:
-    raised: list[TriggerRaised]
-    cleared: list[TriggerCleared]
+    raised: list[TriggerRaisedV2]
+    cleared: list[TriggerClearedV2]
 
 
 def trigger_changes(
@@ -113,11 +113,11 @@ def trigger_changes(
     found_by_key = {t.key: t for t in found}
     open_by_key = {t.key: t for t in open_triggers}
     raised = [
-        TriggerRaised.new(
+        TriggerRaisedV2.new(
             source=SOURCE,
             subject=cause.subject,
             cause=cause,
-            data=TriggerRaisedData(
+            data=TriggerRaisedV2Data(
                 trigger_id=uuid4(),
                 provider=cause.subject,
                 code=t.code,
@@ -135,11 +135,11 @@ def trigger_changes(
         if key not in open_by_key
     ]
     cleared = [
-        TriggerCleared.new(
+        TriggerClearedV2.new(
             source=SOURCE,
             subject=cause.subject,
             cause=cause,
-            data=TriggerClearedData(
+            data=TriggerClearedV2Data(
                 trigger_id=t.trigger_id,
                 provider=cause.subject,
                 code=t.code,
@@ -191,18 +191,18 @@ def scores_calculated(
     *,
     cause: Envelope[Any],
     now: datetime,
-) -> MetricScoresCalculated | None:
+) -> MetricScoresCalculatedV2 | None:
     """Under a scored framework, the provider's scores when they differ from those last published.
 
     Segmentation sets the segment from them (NOF 2025/26), so it hears of every change and no more.
     """
     if scores is None or scores == last_published:
         return None
-    return MetricScoresCalculated.new(
+    return MetricScoresCalculatedV2.new(
         source=SOURCE,
         subject=cause.subject,
         cause=cause,
-        data=MetricScoresCalculatedData(
+        data=MetricScoresCalculatedV2Data(
             provider=cause.subject,
             framework=pack.id,
             metric_scores=scores.metrics,
@@ -215,17 +215,17 @@ def scores_calculated(
 
 def reviews_due(
     with_open_triggers: Iterable[str], already_scheduled: Iterable[str], today: date
-) -> list[TriggerReviewDue]:
+) -> list[TriggerReviewDueV2]:
     """One review a day for each provider with an open trigger not yet reviewed today.
 
     Only open triggers can clear by the calendar; a provider with none has nothing to review.
     """
     done = set(already_scheduled)
     return [
-        TriggerReviewDue.new(
+        TriggerReviewDueV2.new(
             source=SOURCE,
             subject=provider,
-            data=TriggerReviewDueData(
+            data=TriggerReviewDueV2Data(
                 provider=provider,
                 review_date=today,
                 reason="open triggers re-read as the calendar moves on (paras 21, 37: clearing after quiet months)",

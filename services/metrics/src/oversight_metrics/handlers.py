@@ -18,6 +18,7 @@ from oversight_contracts import (
     AnyMaterialConcernRaised,
     AnyProviderFactsRecorded,
     AnySubmissionReceived,
+    AnyTriggerReviewDue,
     Envelope,
     ExceptionReportReceived,
     ExceptionReportReceivedV2,
@@ -28,6 +29,7 @@ from oversight_contracts import (
     SubmissionReceived,
     SubmissionReceivedV2,
     TriggerReviewDue,
+    TriggerReviewDueV2,
 )
 from oversight_contracts.scenario import FACT_FIELDS, MaterialConcern, MetricScores, ScenarioExceptionReport
 from oversight_metrics import domain
@@ -128,8 +130,8 @@ async def record_provider_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded
     await _reevaluate(uow, event)
 
 
-@handlers.on(TriggerReviewDue)
-async def review_triggers(uow: UnitOfWork, event: TriggerReviewDue) -> None:
+@handlers.on(TriggerReviewDue, TriggerReviewDueV2)
+async def review_triggers(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """Re-read the provider's triggers today: some clear after quiet months, with no event."""
     uow.registry.provider(event.data.provider)
     await _reevaluate(uow, event)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from oversight_contracts import (
     MetricEvaluated,
-    MetricScoresCalculated,
-    TriggerCleared,
-    TriggerRaised,
-    TriggerReviewDue,
+    MetricScoresCalculatedV2,
+    TriggerClearedV2,
+    TriggerRaisedV2,
+    TriggerReviewDueV2,
 )
 from oversight_metrics.api import router
 from oversight_metrics.handlers import handlers, jobs
@@ -25,7 +25,13 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[MetricEvaluated, TriggerRaised, TriggerCleared, MetricScoresCalculated, TriggerReviewDue],
+        publishes=[
+            MetricEvaluated,
+            TriggerRaisedV2,
+            TriggerClearedV2,
+            MetricScoresCalculatedV2,
+            TriggerReviewDueV2,
+        ],
         jobs=jobs,
         migrations=Path(__file__).parent / "migrations",
         settings=settings,

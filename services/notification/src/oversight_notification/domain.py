@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oversight_contracts import SupportPackageProposed
+from oversight_contracts import AnySupportPackageProposed
 from oversight_runtime.reference import Provider
 
 
@@ -20,7 +20,7 @@ class AlertDraft:
     audiences: tuple[str, ...]
 
 
-def route_package_proposal(event: SupportPackageProposed, provider: Provider) -> AlertDraft:
+def route_package_proposal(event: AnySupportPackageProposed, provider: Provider) -> AlertDraft:
     """Addressed from the organisation registry, never from what the event says: an event naming
     other ICBs or another region (by mistake or not) cannot show an alert to them."""
     theme = event.data.theme.value.replace("_", " ")

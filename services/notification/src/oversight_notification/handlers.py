@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from oversight_contracts import SupportPackageProposed
+from oversight_contracts import AnySupportPackageProposed, SupportPackageProposed, SupportPackageProposedV2
 from oversight_notification import domain
 from oversight_notification.storage import Alert, AlertAudience
 from oversight_runtime.handlers import EventHandlers
@@ -13,8 +13,8 @@ from oversight_runtime.unit_of_work import UnitOfWork
 handlers = EventHandlers()
 
 
-@handlers.on(SupportPackageProposed)
-async def alert_package_proposed(uow: UnitOfWork, event: SupportPackageProposed) -> None:
+@handlers.on(SupportPackageProposed, SupportPackageProposedV2)
+async def alert_package_proposed(uow: UnitOfWork, event: AnySupportPackageProposed) -> None:
     """Alert the provider's ICBs and region that a draft support package awaits them."""
     provider = uow.registry.provider(event.data.provider)
     draft = domain.route_package_proposal(event, provider)

@@ -18,20 +18,21 @@ from oversight_engine import segments
 
 from oversight_contracts import (
     Actor,
+    AnyTriggerRaised,
     Envelope,
     IcsViewRecorded,
     IcsViewRecordedData,
     IcsViewTaken,
+    PathwayStepV2,
     SegmentDecidedV2,
     SegmentDecidedV2Data,
-    SegmentProposed,
-    SegmentProposedData,
-    SupportNeedIdentified,
-    SupportNeedIdentifiedData,
-    SupportNeedResolved,
-    SupportNeedResolvedData,
+    SegmentProposedV2,
+    SegmentProposedV2Data,
+    SupportNeedIdentifiedV2,
+    SupportNeedIdentifiedV2Data,
+    SupportNeedResolvedV2,
+    SupportNeedResolvedV2Data,
     Theme,
-    TriggerRaised,
 )
 from oversight_contracts.frameworks import FrameworkPack
 from oversight_contracts.scenario import MetricScores, ProviderFacts, Trigger
@@ -45,16 +46,16 @@ class NeedDecision:
     """Either a new need (with its event) or the id of the open need the trigger joins."""
 
     need_id: UUID
-    identified: SupportNeedIdentified | None
+    identified: SupportNeedIdentifiedV2 | None
 
 
-def trigger_key(trigger: TriggerRaised) -> str:
+def trigger_key(trigger: AnyTriggerRaised) -> str:
     """The trigger's stable key; one without a key is its own condition."""
     return trigger.data.key or f"{trigger.data.code}:{trigger.data.trigger_id}"
 
 
 def assess_trigger(
-    trigger: TriggerRaised, open_need_for_theme: UUID | None, *, new_need_id: UUID, now: datetime
+    trigger: AnyTriggerRaised, open_need_for_theme: UUID | None, *, new_need_id: UUID, now: datetime
 ) -> NeedDecision:
     if open_need_for_theme is not None:
         return NeedDecision(open_need_for_theme, None)
@@ -63,11 +64,11 @@ def assess_trigger(
         f"Trigger '{data.code}' under {data.theme.value.replace('_', ' ')} "
         f"({data.framework_paragraph}): {data.evidence}"
     )
-    event = SupportNeedIdentified.new(
+    event = SupportNeedIdentifiedV2.new(
         source=SOURCE,
         subject=trigger.subject,
         cause=trigger,
-        data=SupportNeedIdentifiedData(
+        data=SupportNeedIdentifiedV2Data(
             need_id=new_need_id,
             provider=data.provider,
             theme=data.theme,
@@ -82,12 +83,12 @@ def assess_trigger(
 
 def resolve_need(
     need_id: UUID, theme: Theme, *, last_cleared: str, cause: Envelope[Any], now: datetime
-) -> SupportNeedResolved:
-    return SupportNeedResolved.new(
+) -> SupportNeedResolvedV2:
+    return SupportNeedResolvedV2.new(
         source=SOURCE,
         subject=cause.subject,
         cause=cause,
-        data=SupportNeedResolvedData(
+        data=SupportNeedResolvedV2Data(
             need_id=need_id,
             provider=cause.subject,
             theme=theme,
@@ -116,7 +117,7 @@ def propose_segment(
     proposal_id: UUID,
     cause: Envelope[Any],
     now: datetime,
-) -> SegmentProposed | None:
+) -> SegmentProposedV2 | None:
     """A new proposal when the segment, its timing or what it rests on change; else None.
 
     The triggers count because the rationale and pathway name them: a proposal must not point
@@ -138,11 +139,11 @@ def propose_segment(
     )
     if latest == now_stands:
         return None
-    return SegmentProposed.new(
+    return SegmentProposedV2.new(
         source=SOURCE,
         subject=cause.subject,
         cause=cause,
-        data=SegmentProposedData(
+        data=SegmentProposedV2Data(
             proposal_id=proposal_id,
             provider=cause.subject,
             framework=pack.id,
@@ -154,7 +155,9 @@ def propose_segment(
             support_needs=position.support_needs,
             trigger_keys=[t.key for t in active],
             rationale=segments.rationale(pack, position, proposal, timing),
-            pathway=segments.pathway(pack, position),
+            pathway=[
+                PathwayStepV2.model_validate(step.model_dump()) for step in segments.pathway(pack, position)
+            ],
             proposed_at=now,
         ),
     )

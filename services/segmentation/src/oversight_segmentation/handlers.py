@@ -8,14 +8,22 @@ from uuid import uuid4
 from sqlmodel import col, select
 
 from oversight_contracts import (
+    AnyMetricScoresCalculated,
     AnyProviderFactsRecorded,
+    AnyTriggerCleared,
+    AnyTriggerRaised,
+    AnyTriggerReviewDue,
     MetricScoresCalculated,
+    MetricScoresCalculatedV2,
     ProviderFactsRecorded,
     ProviderFactsRecordedV2,
     Theme,
     TriggerCleared,
+    TriggerClearedV2,
     TriggerRaised,
+    TriggerRaisedV2,
     TriggerReviewDue,
+    TriggerReviewDueV2,
 )
 from oversight_contracts.scenario import FACT_FIELDS
 from oversight_runtime.handlers import EventHandlers
@@ -32,8 +40,8 @@ from oversight_segmentation.storage import (
 handlers = EventHandlers()
 
 
-@handlers.on(TriggerRaised)
-async def record_trigger(uow: UnitOfWork, event: TriggerRaised) -> None:
+@handlers.on(TriggerRaised, TriggerRaisedV2)
+async def record_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
     """Count a trigger towards the provider's support need under its theme."""
     uow.registry.provider(event.data.provider)
     open_need = (
@@ -77,8 +85,8 @@ async def record_trigger(uow: UnitOfWork, event: TriggerRaised) -> None:
     await propose_for(uow, event)
 
 
-@handlers.on(TriggerCleared)
-async def clear_trigger(uow: UnitOfWork, event: TriggerCleared) -> None:
+@handlers.on(TriggerCleared, TriggerClearedV2)
+async def clear_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
     """A cleared trigger no longer counts; a need left with none is resolved."""
     uow.registry.provider(event.data.provider)
     row = await uow.session.get(NeedTrigger, event.data.trigger_id)
@@ -116,8 +124,8 @@ async def record_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None
     await propose_for(uow, event)
 
 
-@handlers.on(MetricScoresCalculated)
-async def record_scores(uow: UnitOfWork, event: MetricScoresCalculated) -> None:
+@handlers.on(MetricScoresCalculated, MetricScoresCalculatedV2)
+async def record_scores(uow: UnitOfWork, event: AnyMetricScoresCalculated) -> None:
     """Under a scored framework the mean metric score sets the segment (NOF 2025/26)."""
     uow.registry.provider(event.data.provider)
     record = await uow.session.get(SegmentationScores, event.data.provider)
@@ -131,8 +139,8 @@ async def record_scores(uow: UnitOfWork, event: MetricScoresCalculated) -> None:
     await propose_for(uow, event)
 
 
-@handlers.on(TriggerReviewDue)
-async def review_proposal(uow: UnitOfWork, event: TriggerReviewDue) -> None:
+@handlers.on(TriggerReviewDue, TriggerReviewDueV2)
+async def review_proposal(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """The daily review: a quarterly review date that has come round gives a new proposal (para 31)."""
     uow.registry.provider(event.data.provider)
     await propose_for(uow, event)

@@ -7,9 +7,9 @@ from pathlib import Path
 from oversight_contracts import (
     IcsViewRecorded,
     SegmentDecidedV2,
-    SegmentProposed,
-    SupportNeedIdentified,
-    SupportNeedResolved,
+    SegmentProposedV2,
+    SupportNeedIdentifiedV2,
+    SupportNeedResolvedV2,
 )
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
@@ -26,9 +26,9 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         api=router,
         handlers=handlers,
         publishes=[
-            SupportNeedIdentified,
-            SupportNeedResolved,
-            SegmentProposed,
+            SupportNeedIdentifiedV2,
+            SupportNeedResolvedV2,
+            SegmentProposedV2,
             IcsViewRecorded,
             SegmentDecidedV2,
         ],

@@ -11,9 +11,9 @@ from datetime import datetime
 from uuid import UUID
 
 from oversight_contracts import (
-    SupportNeedIdentified,
-    SupportPackageProposed,
-    SupportPackageProposedData,
+    AnySupportNeedIdentified,
+    SupportPackageProposedV2,
+    SupportPackageProposedV2Data,
     Theme,
 )
 from oversight_runtime.reference import Provider
@@ -31,8 +31,8 @@ SUGGESTED_SUPPORT: dict[Theme, str] = {
 
 
 def propose_package(
-    need: SupportNeedIdentified, provider: Provider, *, package_id: UUID, now: datetime
-) -> SupportPackageProposed:
+    need: AnySupportNeedIdentified, provider: Provider, *, package_id: UUID, now: datetime
+) -> SupportPackageProposedV2:
     theme = need.data.theme
     summary = (
         f"Draft support package for {provider.name} ({provider.ods_code}) under "
@@ -41,11 +41,11 @@ def propose_package(
         f"criteria and named support. Suggested offers: {SUGGESTED_SUPPORT[theme]}. "
         f"Why: {need.data.reason}"
     )
-    return SupportPackageProposed.new(
+    return SupportPackageProposedV2.new(
         source=SOURCE,
         subject=need.subject,
         cause=need,
-        data=SupportPackageProposedData(
+        data=SupportPackageProposedV2Data(
             package_id=package_id,
             need_id=need.data.need_id,
             provider=provider.ods_code,

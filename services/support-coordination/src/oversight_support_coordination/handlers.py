@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from sqlmodel import select
 
-from oversight_contracts import SupportNeedIdentified
+from oversight_contracts import AnySupportNeedIdentified, SupportNeedIdentified, SupportNeedIdentifiedV2
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_support_coordination import domain
@@ -16,8 +16,8 @@ from oversight_support_coordination.storage import PackageTimelineEntry, Support
 handlers = EventHandlers()
 
 
-@handlers.on(SupportNeedIdentified)
-async def open_draft_package(uow: UnitOfWork, event: SupportNeedIdentified) -> None:
+@handlers.on(SupportNeedIdentified, SupportNeedIdentifiedV2)
+async def open_draft_package(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
     """Open a draft support package for a newly identified need."""
     provider = uow.registry.provider(event.data.provider)
     existing = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oversight_contracts import SupportPackageProposed
+from oversight_contracts import SupportPackageProposedV2
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_support_coordination.api import router
@@ -19,7 +19,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[SupportPackageProposed],
+        publishes=[SupportPackageProposedV2],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )
