@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,23 @@ def test_strimzi_component_declares_every_topic_and_its_dead_letter_topic() -> N
     topics = {d["spec"]["topicName"] for d in docs if d["kind"] == "KafkaTopic"}
     expected = {e.topic() for e in ALL_EVENTS} | {e.dead_letter_topic() for e in ALL_EVENTS}
     assert topics == expected
+
+
+def test_alert_rules_parse_and_name_metrics_the_services_export() -> None:
+    """Every rule of deploy/prometheus/oversight-alerts.yaml reads a metric a service exports."""
+    from prometheus_client import CollectorRegistry
+
+    from oversight_runtime.telemetry import ServiceMetrics
+
+    registry = CollectorRegistry()
+    ServiceMetrics(registry)
+    exported = set()
+    for family in registry.collect():  # a counter's samples are named <family>_total
+        exported |= {family.name, f"{family.name}_total"} if family.type == "counter" else {family.name}
+    rules = yaml.safe_load((REPO / "deploy" / "prometheus" / "oversight-alerts.yaml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert {rule["alert"] for rule in alerts} >= {"OversightOutboxRowParked", "OversightConsumerStalled"}
+    for rule in alerts:
+        names = set(re.findall(r"\b(oversight_[a-z_]+)", rule["expr"]))
+        assert names and names <= exported, (rule["alert"], names - exported)
+        assert rule["annotations"]["summary"] and rule["labels"]["severity"] in {"page", "ticket"}
