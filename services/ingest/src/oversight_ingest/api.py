@@ -72,12 +72,13 @@ async def _accept(
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         now = datetime.now(UTC)
-        event = accept(uow, uuid4(), now.date(), UUID(current_correlation_id()), actor)
+        item_id = uuid4()
+        event = accept(uow, item_id, now.date(), UUID(current_correlation_id()), actor)
         uow.session.add(keep(event, now))
         uow.publish(event)
         answer = public(
             **body.model_dump(),
-            id=_id_of(event),
+            id=item_id,
             correlation_id=event.correlation_id,
             received_at=now,
             actor=actor,
@@ -85,15 +86,6 @@ async def _accept(
         return 202, answer.model_dump(mode="json")
 
     return await service.idempotent_write(request, principal, key=key, body=body, effect=effect)
-
-
-def _id_of(event: Envelope[Any]) -> UUID:
-    data = event.data
-    for field in ("report_id", "submission_id", "facts_id", "concern_id"):
-        if hasattr(data, field):
-            value: UUID = getattr(data, field)
-            return value
-    raise TypeError(f"{event.type} carries no id of its own")
 
 
 @router.post(

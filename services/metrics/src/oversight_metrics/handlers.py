@@ -52,7 +52,6 @@ handlers = EventHandlers()
 @handlers.on(SubmissionReceived, SubmissionReceivedV2)
 async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> None:
     """Store each value of a trust's return, evaluate it as an indicator, re-check triggers."""
-    uow.registry.provider(event.data.provider)
     metrics = [o.metric for o in event.data.observations]
     existing = {
         o.metric: o
@@ -87,7 +86,6 @@ async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> No
 @handlers.on(ExceptionReportReceived, ExceptionReportReceivedV2)
 async def record_exception_report(uow: UnitOfWork, event: AnyExceptionReportReceived) -> None:
     """An exception report raises a trigger under the theme its category maps to (para 21)."""
-    uow.registry.provider(event.data.provider)
     uow.session.add(
         ExceptionReportSeen(
             id=event.data.report_id,
@@ -102,7 +100,6 @@ async def record_exception_report(uow: UnitOfWork, event: AnyExceptionReportRece
 
 @handlers.on(MaterialConcernRaised, MaterialConcernRaisedV2)
 async def record_material_concern(uow: UnitOfWork, event: AnyMaterialConcernRaised) -> None:
-    uow.registry.provider(event.data.provider)
     uow.session.add(
         MaterialConcernSeen(
             id=event.data.concern_id,
@@ -118,7 +115,6 @@ async def record_material_concern(uow: UnitOfWork, event: AnyMaterialConcernRais
 @handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)
 async def record_provider_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None:
     """Ratings, licence and special measures: a field left out keeps its earlier value."""
-    uow.registry.provider(event.data.provider)
     record = await uow.session.get(ProviderFactsRecord, event.data.provider)
     given = event.data.model_dump(mode="json", include=set(FACT_FIELDS), exclude_none=True)
     if record is None:
@@ -133,7 +129,6 @@ async def record_provider_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded
 @handlers.on(TriggerReviewDue, TriggerReviewDueV2)
 async def review_triggers(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """Re-read the provider's triggers today: some clear after quiet months, with no event."""
-    uow.registry.provider(event.data.provider)
     await _reevaluate(uow, event)
 
 

@@ -15,26 +15,17 @@ import json
 import re
 import sys
 
-from oversight_runtime.database import Database
-from oversight_runtime.demo_identity import TokenUnavailable, fetch_token, load_demo_users
-from oversight_runtime.platform import SERVICES
-from oversight_runtime.redrive import (
-    CannotRedrive,
-    parked_messages,
-    parked_rows,
-    redrive_messages,
-    redrive_rows,
-)
-from oversight_runtime.settings import AuthSettings, ServiceSettings
+from oversight_runtime.settings import DEFAULT_PORTS, AuthSettings, ServiceSettings
+
+# The commands' own modules (the database, Kafka and token clients) are imported when a command
+# runs, not when `oversight` builds its parser: `oversight evaluate` should not pay for them.
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = load_demo_users()
     parser = commands.add_parser(
         "token",
         help="print an access token for a demo user of the local OpenID Connect provider",
-        description="Demo users: "
-        + "; ".join(f"{u.username} ({', '.join(u.roles)} at {u.organisation})" for u in users.users),
+        description="The demo users are in oversight_runtime/reference/demo_users.yaml (and the README).",
     )
     parser.add_argument("user", help="a demo username, e.g. qkk.lead")
     parser.add_argument("--issuer", help="issuer URL (default: OVERSIGHT_AUTH_ISSUER or the local provider)")
@@ -42,6 +33,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_token(args: argparse.Namespace) -> int:
+    from oversight_runtime.demo_identity import TokenUnavailable, fetch_token, load_demo_users
+
     users = load_demo_users()
     try:
         users.user(args.user)
@@ -86,6 +79,8 @@ def register_dead_letters(commands: argparse._SubParsersAction[argparse.Argument
 
 
 async def _dead_letters(args: argparse.Namespace) -> int:
+    from oversight_runtime.redrive import CannotRedrive, parked_messages, redrive_messages
+
     bootstrap = args.bootstrap or ServiceSettings(service_name="cli").kafka_bootstrap_servers
     if args.action == "redrive" and args.at:
         bad = [place for place in args.at if not re.fullmatch(r"\d+:\d+", place)]
@@ -136,7 +131,7 @@ def register_outbox(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "outbox",
         help="list a service's outbox rows that could not be published, and release them after a fix",
     )
-    parser.add_argument("--service", required=True, choices=[spec.name for spec in SERVICES])
+    parser.add_argument("--service", required=True, choices=sorted(DEFAULT_PORTS))
     parser.add_argument(
         "--database-url", help="the service's database (default: its OVERSIGHT_DATABASE_URL or SQLite file)"
     )
@@ -150,6 +145,9 @@ def register_outbox(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 async def _outbox(args: argparse.Namespace) -> int:
+    from oversight_runtime.database import Database
+    from oversight_runtime.redrive import parked_rows, redrive_rows
+
     settings = ServiceSettings(service_name=args.service)
     database = Database(args.database_url or settings.resolved_database_url)
     try:

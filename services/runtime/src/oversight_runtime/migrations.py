@@ -94,3 +94,20 @@ def actor_columns(table: str, *, free_text_column: str | None) -> None:
             )
         for name, length in (("actor_user_id", 200), ("actor_organisation", 5), ("actor_role", 40)):
             batch.add_column(sa.Column(name, AutoString(length=length), nullable=False, server_default=""))
+
+
+def outbox_rows_can_be_parked() -> None:
+    """``outbox_message.parked_at``: a row that can never be published is moved aside."""
+    from alembic import op
+
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.add_column(sa.Column("parked_at", UtcDateTime(timezone=True), nullable=True))
+        batch.create_index("ix_outbox_message_parked_at", ["parked_at"], unique=False)
+
+
+def outbox_rows_cannot_be_parked() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("outbox_message") as batch:
+        batch.drop_index("ix_outbox_message_parked_at")
+        batch.drop_column("parked_at")

@@ -96,9 +96,8 @@ class OversightService:
         configure_logging(name, self.settings.log_level)
         self.tracer_provider = configure_tracing(name, self.settings.trace_file)
         self.registry = load_registry(self.settings.reference_data)
-        self.access = Access(
-            TokenVerifier(self.settings.auth, self.registry, load_policy()), load_policy(), self.registry
-        )
+        policy = load_policy()
+        self.access = Access(TokenVerifier(self.settings.auth, self.registry, policy), policy, self.registry)
         self.framework = load_pack(self.settings.framework)
         self.prometheus = CollectorRegistry()
         self.metrics = ServiceMetrics(self.prometheus)

@@ -43,7 +43,6 @@ handlers = EventHandlers()
 @handlers.on(TriggerRaised, TriggerRaisedV2)
 async def record_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
     """Count a trigger towards the provider's support need under its theme."""
-    uow.registry.provider(event.data.provider)
     open_need = (
         await uow.session.exec(
             select(SupportNeed).where(
@@ -88,7 +87,6 @@ async def record_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
 @handlers.on(TriggerCleared, TriggerClearedV2)
 async def clear_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
     """A cleared trigger no longer counts; a need left with none is resolved."""
-    uow.registry.provider(event.data.provider)
     row = await uow.session.get(NeedTrigger, event.data.trigger_id)
     if row is None or row.cleared_at is not None:
         return  # never counted here (raised before this service existed) or already cleared
@@ -114,7 +112,6 @@ async def clear_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
 @handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)
 async def record_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None:
     """Licence and special measures move segments 3 and 4 (Table 2)."""
-    uow.registry.provider(event.data.provider)
     given = event.data.model_dump(mode="json", include=set(FACT_FIELDS), exclude_none=True)
     record = await uow.session.get(SegmentationFacts, event.data.provider)
     if record is None:
@@ -127,7 +124,6 @@ async def record_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None
 @handlers.on(MetricScoresCalculated, MetricScoresCalculatedV2)
 async def record_scores(uow: UnitOfWork, event: AnyMetricScoresCalculated) -> None:
     """Under a scored framework the mean metric score sets the segment (NOF 2025/26)."""
-    uow.registry.provider(event.data.provider)
     record = await uow.session.get(SegmentationScores, event.data.provider)
     if record is None:
         record = SegmentationScores(provider=event.data.provider, framework=event.data.framework)
@@ -142,5 +138,4 @@ async def record_scores(uow: UnitOfWork, event: AnyMetricScoresCalculated) -> No
 @handlers.on(TriggerReviewDue, TriggerReviewDueV2)
 async def review_proposal(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """The daily review: a quarterly review date that has come round gives a new proposal (para 31)."""
-    uow.registry.provider(event.data.provider)
     await propose_for(uow, event)
