@@ -161,8 +161,11 @@ class OversightService:
                 session=session, registry=self.registry, framework=self.framework, source=self.name
             )
             yield uow
+            await uow.run_deferred()
         if uow.staged:
             self.relay.wake()
+        for callback in uow.committed:
+            callback()
 
     # --- writing through the API -------------------------------------------------------------
 
