@@ -62,7 +62,8 @@ class OpenTrigger:
 @dataclass(frozen=True)
 class ProviderHistory:
     provider: Provider
-    series: Series
+    #: Mutable: a batch's handlers add each return's values to the cached copy.
+    series: dict[str, dict[int, float]]
     facts: Mapping[str, Any]
     exception_reports: Sequence[ScenarioExceptionReport]
     material_concerns: Sequence[MaterialConcern]

@@ -1,7 +1,9 @@
 """Metrics' event handlers: record what arrived, re-evaluate the provider, publish the changes.
 
 Events are keyed by provider, so one provider's events are handled one at a time, in order;
-each handler's writes and the events it publishes commit together (outbox).
+each handler's writes and the events it publishes commit together (outbox). A provider is
+re-evaluated once per batch, after its last event (``UnitOfWork.once``): triggers follow from its
+state, so the state after the batch is the one that counts; its history is read once per batch.
 """
 
 from __future__ import annotations
@@ -76,11 +78,13 @@ async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> No
                     submission_id=event.data.submission_id,
                 )
             )
-    await uow.session.flush()
     history = await _history(uow, event.data.provider)
+    month = month_index(event.data.period)
+    for value in event.data.observations:
+        history.series.setdefault(value.metric, {})[month] = value.value
     for evaluation in domain.evaluations_for_submission(event, set(existing), history.series, uow.framework):
         uow.publish(evaluation)
-    await _reevaluate(uow, event, history)
+    _reevaluate_later(uow, event)
 
 
 @handlers.on(ExceptionReportReceived, ExceptionReportReceivedV2)
@@ -95,7 +99,7 @@ async def record_exception_report(uow: UnitOfWork, event: AnyExceptionReportRece
             received=event.time.date(),
         )
     )
-    await _reevaluate(uow, event)
+    _reevaluate_later(uow, event, history_changed=True)
 
 
 @handlers.on(MaterialConcernRaised, MaterialConcernRaisedV2)
@@ -109,7 +113,7 @@ async def record_material_concern(uow: UnitOfWork, event: AnyMaterialConcernRais
             raised=event.data.raised_on,
         )
     )
-    await _reevaluate(uow, event)
+    _reevaluate_later(uow, event, history_changed=True)
 
 
 @handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)
@@ -122,14 +126,13 @@ async def record_provider_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded
     else:
         record.facts = {**record.facts, **given}
         record.updated_at = datetime.now(UTC)
-    await uow.session.flush()
-    await _reevaluate(uow, event)
+    _reevaluate_later(uow, event, history_changed=True)
 
 
 @handlers.on(TriggerReviewDue, TriggerReviewDueV2)
 async def review_triggers(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """Re-read the provider's triggers today: some clear after quiet months, with no event."""
-    await _reevaluate(uow, event)
+    _reevaluate_later(uow, event)
 
 
 async def schedule_trigger_reviews(uow: UnitOfWork) -> int:
@@ -152,6 +155,16 @@ jobs = [PeriodicJob("trigger-review-sweep", schedule_trigger_reviews)]
 
 
 async def _history(uow: UnitOfWork, provider: str) -> domain.ProviderHistory:
+    """The provider's history, read once per unit of work (a batch) and kept up to date by the
+    handlers that change it."""
+    key = ("history", provider)
+    if key not in uow.cache:
+        uow.cache[key] = await _read_history(uow, provider)
+    history: domain.ProviderHistory = uow.cache[key]
+    return history
+
+
+async def _read_history(uow: UnitOfWork, provider: str) -> domain.ProviderHistory:
     session = uow.session
     series: dict[str, dict[int, float]] = defaultdict(dict)
     for row in await session.exec(select(Observation).where(Observation.provider == provider)):
@@ -173,13 +186,19 @@ async def _history(uow: UnitOfWork, provider: str) -> domain.ProviderHistory:
     )
 
 
-async def _reevaluate(
-    uow: UnitOfWork, cause: Envelope[Any], history: domain.ProviderHistory | None = None
-) -> None:
+def _reevaluate_later(uow: UnitOfWork, cause: Envelope[Any], *, history_changed: bool = False) -> None:
+    """Re-evaluate the provider once, after the batch's last event about it. A handler that
+    changed what the history holds other than the series (reports, concerns, facts) drops the
+    cached copy so it is read again."""
+    if history_changed:
+        uow.cache.pop(("history", cause.subject), None)
+    uow.once(("reevaluate", cause.subject), lambda: _reevaluate(uow, cause))
+
+
+async def _reevaluate(uow: UnitOfWork, cause: Envelope[Any]) -> None:
     """Run the engine on the provider's whole history; publish triggers raised and cleared."""
     provider = cause.subject
-    await uow.session.flush()
-    history = history or await _history(uow, provider)
+    history = await _history(uow, provider)
     now = datetime.now(UTC)
     evaluation = domain.evaluate_provider(history, uow.framework, now.date())
     open_rows = {

@@ -1,9 +1,8 @@
-"""Event handlers: at-least-once delivery made exactly-once in effect.
+"""Event handlers: what a service does with each event it consumes.
 
-Each handler runs in one transaction that also records the event id in the inbox; a redelivered
-event finds its id there and changes nothing. The offset is committed only after that
-transaction (FastStream's ``AckPolicy.ACK``), so a crash at any point means a redelivery, never
-a loss.
+A handler takes the unit of work and one event. The consumer (``consumer``) runs it in the
+transaction of its batch, which also records the event id in the inbox: a redelivered event finds
+its id there and changes nothing, so at-least-once delivery is exactly-once in effect.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 from oversight_contracts import Envelope
-from oversight_runtime.storage import ProcessedEvent
 from oversight_runtime.unit_of_work import UnitOfWork
 
 E = TypeVar("E", bound=Envelope[Any])
@@ -54,14 +52,6 @@ class EventHandlers:
             return func
 
         return register
-
-
-async def already_processed(uow: UnitOfWork, event: Envelope[Any], handler: str) -> bool:
-    return await uow.session.get(ProcessedEvent, (event.id, handler)) is not None
-
-
-def mark_processed(uow: UnitOfWork, event: Envelope[Any], handler: str) -> None:
-    uow.session.add(ProcessedEvent(event_id=event.id, handler=handler, event_type=event.type))
 
 
 def typed_consumer(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
@@ -37,6 +38,13 @@ FATAL_PRODUCER_ERRORS = (
 MAX_MESSAGE_BYTES = 1_048_576
 
 Headers = list[tuple[str, bytes]]
+
+
+class Message(NamedTuple):
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: Headers
 
 
 class MessageTooLarge(KafkaError):  # type: ignore[misc]
@@ -84,15 +92,47 @@ class RecoveringProducer:
         Raises ``MessageTooLarge`` without sending when the message could never be accepted, and
         replaces the producer before re-raising a fatal producer error.
         """
-        size = len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in headers)
-        if size > MAX_MESSAGE_BYTES:
-            raise MessageTooLarge(f"{size} bytes is over the {MAX_MESSAGE_BYTES}-byte message limit")
-        producer = await self._ready()
+        [failure] = await self.send_all([Message(topic, value, key, headers)])
+        if failure is not None:
+            raise failure
+
+    async def send_all(self, messages: Sequence[Message]) -> list[Exception | None]:
+        """Send messages together and wait for every acknowledgement: one result per message, in
+        order, None when the broker has it.
+
+        All are handed to the client before any is awaited, so they travel in a few requests
+        rather than one round trip each; the idempotent producer keeps each partition's order.
+        A fatal producer error replaces the producer once the batch has settled.
+        """
         try:
-            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-        except FATAL_PRODUCER_ERRORS as error:
-            await self._replace(producer, error)
-            raise
+            producer = await self._ready()
+        except Exception as error:  # the broker is unreachable: every message failed to go
+            return [error for _ in messages]
+        pending: list[asyncio.Future[object] | Exception] = []
+        for message in messages:
+            try:
+                _check_size(message)
+                pending.append(
+                    await producer.send(
+                        message.topic, value=message.value, key=message.key, headers=message.headers
+                    )
+                )
+            except Exception as error:
+                pending.append(error)
+        results: list[Exception | None] = []
+        for item in pending:
+            if isinstance(item, Exception):
+                results.append(item)
+                continue
+            try:
+                await item
+                results.append(None)
+            except Exception as error:
+                results.append(error)
+        fatal = next((r for r in results if isinstance(r, FATAL_PRODUCER_ERRORS)), None)
+        if fatal is not None:
+            await self._replace(producer, fatal)
+        return results
 
     async def _ready(self) -> AIOKafkaProducer:
         """The current producer, starting a new one if the last was dropped."""
@@ -118,3 +158,10 @@ class RecoveringProducer:
             await to_close.stop()
         except Exception:  # a broken producer may fail to close; it is dropped either way
             log.exception("closing the broken producer failed")
+
+
+def _check_size(message: Message) -> None:
+    """Refuse, without sending, a message the broker could never accept."""
+    size = len(message.value) + len(message.key or b"") + sum(len(k) + len(v) for k, v in message.headers)
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"{size} bytes is over the {MAX_MESSAGE_BYTES}-byte message limit")

@@ -1,8 +1,9 @@
 """Segmentation's one shared flow: re-run the segment rules for a provider after any change.
 
-Every handler, and the regional team's decision in the API, ends with ``propose_for``: it loads
-what the rules read (active triggers, facts, the current decision, scores, the latest proposal),
-asks the domain for a proposal, and stores and publishes it when it changed.
+Every handler ends with ``propose_later`` (once per provider per batch), the regional team's
+decision in the API with ``propose_for``: it loads what the rules read (active triggers, facts,
+the current decision, scores, the latest proposal), asks the domain for a proposal, and stores
+and publishes it when it changed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ async def _scores(uow: UnitOfWork, provider: str) -> MetricScores | None:
     )
 
 
+def propose_later(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+    """Re-propose once, after the batch's last event about the provider: the proposal follows
+    from the provider's state, so only the state after the batch needs one."""
+    uow.once(("propose", cause.subject), lambda: propose_for(uow, cause))
+
+
 async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
     """Re-run the segment rules for the provider; store and publish a changed proposal."""
     provider = cause.subject
@@ -62,6 +69,7 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
             select(SegmentDecision)
             .where(SegmentDecision.provider == provider)
             .order_by(col(SegmentDecision.decided_at).desc())
+            .limit(1)
         )
     ).first()
     facts = ProviderFacts.model_validate(
@@ -72,6 +80,7 @@ async def propose_for(uow: UnitOfWork, cause: Envelope[Any]) -> None:
             select(SegmentProposal)
             .where(SegmentProposal.provider == provider)
             .order_by(col(SegmentProposal.proposed_at).desc())
+            .limit(1)
         )
     ).first()
     scores = await _scores(uow, provider)

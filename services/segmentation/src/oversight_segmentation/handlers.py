@@ -1,4 +1,5 @@
-"""Segmentation's event handlers: keep needs in step with triggers, then re-propose a segment."""
+"""Segmentation's event handlers: keep needs in step with triggers, then re-propose a segment
+(once per provider per batch, after its last event: see ``flows.propose_later``)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from oversight_contracts.scenario import FACT_FIELDS
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_segmentation import domain
-from oversight_segmentation.flows import propose_for
+from oversight_segmentation.flows import propose_later
 from oversight_segmentation.storage import (
     NeedTrigger,
     SegmentationFacts,
@@ -81,7 +82,7 @@ async def record_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
             raised_at=event.data.raised_at,
         )
     )
-    await propose_for(uow, event)
+    propose_later(uow, event)
 
 
 @handlers.on(TriggerCleared, TriggerClearedV2)
@@ -106,7 +107,7 @@ async def clear_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
         uow.publish(
             domain.resolve_need(need.id, Theme(need.theme), last_cleared=row.key, cause=event, now=now)
         )
-    await propose_for(uow, event)
+    propose_later(uow, event)
 
 
 @handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)
@@ -118,7 +119,7 @@ async def record_facts(uow: UnitOfWork, event: AnyProviderFactsRecorded) -> None
         uow.session.add(SegmentationFacts(provider=event.data.provider, facts=given))
     else:
         record.facts = {**record.facts, **given}
-    await propose_for(uow, event)
+    propose_later(uow, event)
 
 
 @handlers.on(MetricScoresCalculated, MetricScoresCalculatedV2)
@@ -132,10 +133,10 @@ async def record_scores(uow: UnitOfWork, event: AnyMetricScoresCalculated) -> No
     record.metric_scores = dict(event.data.metric_scores)
     record.mean_score = event.data.mean_score
     record.in_financial_deficit = event.data.in_financial_deficit
-    await propose_for(uow, event)
+    propose_later(uow, event)
 
 
 @handlers.on(TriggerReviewDue, TriggerReviewDueV2)
 async def review_proposal(uow: UnitOfWork, event: AnyTriggerReviewDue) -> None:
     """The daily review: a quarterly review date that has come round gives a new proposal (para 31)."""
-    await propose_for(uow, event)
+    propose_later(uow, event)
