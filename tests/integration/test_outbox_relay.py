@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
@@ -18,7 +18,7 @@ from aiokafka.errors import OutOfOrderSequenceNumber
 from prometheus_client import generate_latest
 from sqlmodel import col, select
 
-from oversight_contracts import ExceptionReportReceived, ExceptionReportReceivedData
+from oversight_contracts import ExceptionReportReceived, ExceptionReportReceivedData, TriggerReviewDueV2
 from oversight_ingest.main import create_service
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
@@ -232,4 +232,45 @@ async def test_the_outbox_redrive_command_releases_parked_rows_to_the_relay(
         await service.producer.stop()
     [after] = await _rows(service)
     assert after.published_at is not None and after.parked_at is None
+    await service.database.dispose()
+
+
+def _review(provider: str) -> TriggerReviewDueV2:
+    return TriggerReviewDueV2.new(
+        source="metrics",
+        subject=provider,
+        data={"provider": provider, "review_date": date(2026, 11, 1), "reason": "relay order test"},
+    )
+
+
+async def test_a_batch_goes_out_together_urgent_rows_first_and_is_marked_up_to_the_first_failure(
+    new_database: Callable[[str], str],
+) -> None:
+    """Rows on background topics (sent in volume, waited on by no one) go after the others, each
+    topic in its own order; after a failed send only the rows before it count as sent."""
+    service = _service("127.0.0.1:1", new_database("relay_batches"))
+    await service.database.migrate(service.migrations)
+    background = [_report("RJ7", n) for n in range(4)]
+    urgent = [_review("RJ7"), _review("RJZ")]
+    async with service.unit_of_work() as uow:
+        for event in [background[0], background[1], urgent[0], background[2], urgent[1], background[3]]:
+            uow.publish(event)
+    service.relay.background_topics = frozenset({ExceptionReportReceived.topic()})
+    batches: list[list[str]] = []
+    fail_at: list[int] = [3]
+
+    async def publish(rows: Sequence[OutboxMessage]) -> list[Exception | None]:
+        batches.append([str(r.event_id) for r in rows])
+        return [RuntimeError("broker said no") if n in fail_at else None for n in range(len(rows))]
+
+    service.relay.publish = publish
+    assert await service.relay.publish_pending() == 3  # the fourth failed: it and those after wait
+    fail_at.clear()
+    assert await service.relay.publish_pending() == 3
+    order = [str(e.id) for e in [*urgent, *background]]
+    assert batches == [order, order[3:]]
+    rows = await _rows(service)
+    assert all(r.published_at is not None for r in rows)
+    # The failed row counts two attempts; those sent after it in the same batch are not counted.
+    assert {str(r.event_id): r.attempts for r in rows} == {i: 2 if n == 3 else 1 for n, i in enumerate(order)}
     await service.database.dispose()

@@ -171,12 +171,33 @@ def test_only_new_triggers_are_raised_and_only_gone_ones_cleared() -> None:
     assert [t.key for t in found] == ["operational_standard_failed:op_ae_4hr_pct"]
     still = metrics.OpenTrigger(uuid4(), found[0].key, found[0].code, found[0].theme, "op_ae_4hr_pct")
     gone = metrics.OpenTrigger(uuid4(), "cqc_rating", "cqc_rating", "quality_of_care", None)
-    changes = metrics.trigger_changes(found, [still, gone], cause=cause, now=NOW)
+    changes = metrics.trigger_changes(found, [still, gone], causes=[cause], now=NOW)
     assert changes.raised == []
     assert [(c.data.key, c.data.trigger_id) for c in changes.cleared] == [("cqc_rating", gone.trigger_id)]
-    fresh = metrics.trigger_changes(found, [], cause=cause, now=NOW)
+    fresh = metrics.trigger_changes(found, [], causes=[cause], now=NOW)
     assert [r.data.key for r in fresh.raised] == [found[0].key]
     assert fresh.raised[0].causation_id == cause.id
+
+
+def test_triggers_raised_together_are_each_caused_by_the_event_they_follow_from() -> None:
+    """A batch with two reports about one provider re-evaluates it once; each trigger still names
+    its own report as cause (and so carries its correlation id), a return's trigger its return."""
+    audit, scrutiny = _report(), _report(ExceptionReportCategory.ADVERSE_SCRUTINY_REPORT)
+    history = _history(
+        series={"op_ae_4hr_pct": {24320: 90.0, 24321: 89.0}},
+        exception_reports=[
+            ScenarioExceptionReport(category=r.data.category, received=NOW.date(), summary="s")
+            for r in (audit, scrutiny)
+        ],
+    )
+    found = metrics.evaluate_provider(history, PACK, date(2026, 10, 5)).triggers
+    review = metrics.reviews_due(["RJ1"], [], NOW.date())[0]
+    raised = metrics.trigger_changes(found, [], causes=[audit, scrutiny, review], now=NOW).raised
+    cause_by_key = {r.data.key: r.causation_id for r in raised}
+    assert cause_by_key[f"exception_report:{audit.data.category.value}"] == audit.id
+    assert cause_by_key[f"exception_report:{scrutiny.data.category.value}"] == scrutiny.id
+    assert cause_by_key["operational_standard_failed:op_ae_4hr_pct"] == review.id  # none bears on it
+    assert {r.correlation_id for r in raised if r.causation_id == audit.id} == {audit.correlation_id}
 
 
 def test_scores_are_published_under_a_scored_framework_only_when_they_change() -> None:

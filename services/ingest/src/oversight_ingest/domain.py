@@ -6,7 +6,9 @@ the registry or the clock, each failing with the field it is about.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TypeVar
 from uuid import UUID
 
 from oversight_contracts import (
@@ -31,6 +33,9 @@ from oversight_runtime.errors import Problem, Rejected
 from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation
 
 SOURCE = "ingest"
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def require_known_provider(registry: OrganisationRegistry, ods_code: str) -> None:
@@ -109,6 +114,31 @@ def accept_submission(
         correlation_id=correlation_id,
         data=SubmissionReceivedV2Data(submission_id=submission_id, **submission.model_dump(), actor=actor),
     )
+
+
+def for_each_item(items: Sequence[T], rule: Callable[[int, T], R]) -> list[R]:
+    """Apply a rule written for one request body to every item of a bulk request.
+
+    All or nothing: every item is checked, and every failing item is reported at once (a sender
+    fixes a whole import in one go), each problem under its item's index: ``body.period`` of
+    item 3 becomes ``body.3.period``. Results come back in the items' order.
+    """
+    results: list[R] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        try:
+            results.append(rule(index, item))
+        except Rejected as rejected:
+            problems += [_of_item(index, problem) for problem in rejected.problems]
+    if problems:
+        raise Rejected(*problems)
+    return results
+
+
+def _of_item(index: int, problem: Problem) -> Problem:
+    """A single body's problem (``body.period``) as the problem of bulk item ``index``."""
+    within = problem.loc[1:] if problem.loc[:1] == ("body",) else problem.loc
+    return Problem(("body", index, *within), problem.msg, problem.type)
 
 
 #: Nothing the platform oversees happened before this: an earlier date or period is a typo.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from oversight_contracts import Actor, ExceptionReportCategory, MetricId, Name, OdsCode, Period, Prose, Theme
 from oversight_contracts.scenario import FACT_FIELDS, RecordedFacts
@@ -56,6 +56,37 @@ class SubmissionCreate(_Body):
 
 class SubmissionPublic(SubmissionCreate, _Accepted):
     pass
+
+
+#: The most returns one bulk request takes: a national import or a backfill larger than this is
+#: sent as several requests, so one request's transaction and answer stay a bounded size.
+BULK_MAX_ITEMS = 1000
+
+
+class SubmissionBatch(RootModel[list[SubmissionCreate]]):
+    """The returns of one bulk request, each exactly the body of ``POST /v1/submissions``."""
+
+    root: list[SubmissionCreate] = Field(min_length=1, max_length=BULK_MAX_ITEMS)
+
+
+class AcceptedReturn(BaseModel):
+    """One return of a bulk request as it was stored; ``GET /v1/submissions/{id}`` gives it whole."""
+
+    id: UUID
+    provider: OdsCode
+    period: Period
+    #: The request's: every return of one request, and all that follows from each, shares it.
+    correlation_id: UUID
+
+
+class BulkSubmissionAccepted(BaseModel):
+    """The answer to a bulk request: every return was accepted, in the order sent."""
+
+    count: int
+    received_at: datetime
+    #: The signed-in user who sent them.
+    actor: Actor
+    accepted: list[AcceptedReturn]
 
 
 class ProviderFactsCreate(_Body, RecordedFacts):

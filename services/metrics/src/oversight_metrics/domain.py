@@ -108,16 +108,46 @@ class TriggerChanges:
     cleared: list[TriggerClearedV2]
 
 
+def cause_of(trigger: Trigger, causes: Sequence[Envelope[Any]]) -> Envelope[Any]:
+    """Which of the events that led to a re-evaluation a newly raised trigger follows from: the
+    latest that bears on it (a report of its category, a concern under its theme, a return with
+    its metric), else the latest of them. A batch holding two reports about one provider then
+    gives each trigger its own report as cause and correlation, as one at a time would."""
+    for event in reversed(causes):
+        if _bears_on(event.data, trigger):
+            return event
+    return causes[-1]
+
+
+def _bears_on(data: Any, trigger: Trigger) -> bool:
+    category = getattr(data, "category", None)
+    if category is not None:  # an exception report: its trigger is keyed by category
+        return bool(trigger.key and trigger.key.endswith(f":{category.value}"))
+    if hasattr(data, "concern_id"):
+        return bool(data.theme == trigger.theme)
+    observations = getattr(data, "observations", None)
+    if observations is not None and trigger.metric is not None:
+        return any(o.metric == trigger.metric for o in observations)
+    return False
+
+
 def trigger_changes(
-    found: Iterable[Trigger], open_triggers: Iterable[OpenTrigger], *, cause: Envelope[Any], now: datetime
+    found: Iterable[Trigger],
+    open_triggers: Iterable[OpenTrigger],
+    *,
+    causes: Sequence[Envelope[Any]],
+    now: datetime,
 ) -> TriggerChanges:
+    """Triggers raised and cleared; ``causes`` are the events since the last evaluation, the
+    latest last (one, or a batch's events about the provider)."""
     found_by_key = {t.key: t for t in found}
     open_by_key = {t.key: t for t in open_triggers}
+    cause = causes[-1]
     raised = [
         TriggerRaisedV2.new(
             source=SOURCE,
             subject=cause.subject,
-            cause=cause,
+            cause=cause_of(t, causes),
             data=TriggerRaisedV2Data(
                 trigger_id=uuid4(),
                 provider=cause.subject,
@@ -125,7 +155,7 @@ def trigger_changes(
                 theme=t.theme,
                 metric=t.metric,
                 evidence=t.evidence,
-                source=origin(cause),
+                source=origin(cause_of(t, causes)),
                 framework_paragraph=t.source,
                 raised_at=now,
                 key=t.key,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oversight_engine.periods import month_index
-from sqlmodel import col, select
+from sqlmodel import col, insert, select
 
 from oversight_contracts import (
     AnyExceptionReportReceived,
@@ -65,19 +65,23 @@ async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> No
             )
         )
     }
+    new = []
     for value in event.data.observations:
         if (row := existing.get(value.metric)) is not None:
             row.value, row.submission_id = value.value, event.data.submission_id
         else:
-            uow.session.add(
-                Observation(
-                    provider=event.data.provider,
-                    metric=value.metric,
-                    period=event.data.period,
-                    value=value.value,
-                    submission_id=event.data.submission_id,
-                )
+            new.append(
+                {
+                    "provider": event.data.provider,
+                    "metric": value.metric,
+                    "period": event.data.period,
+                    "value": value.value,
+                    "submission_id": event.data.submission_id,
+                    "recorded_at": datetime.now(UTC),
+                }
             )
+    if new:  # one statement for the return's values, not one per value
+        await uow.session.exec(insert(Observation), params=new)
     history = await _history(uow, event.data.provider)
     month = month_index(event.data.period)
     for value in event.data.observations:
@@ -192,11 +196,15 @@ def _reevaluate_later(uow: UnitOfWork, cause: Envelope[Any], *, history_changed:
     cached copy so it is read again."""
     if history_changed:
         uow.cache.pop(("history", cause.subject), None)
-    uow.once(("reevaluate", cause.subject), lambda: _reevaluate(uow, cause))
+    causes: list[Envelope[Any]] = uow.cache.setdefault(("causes", cause.subject), [])
+    causes.append(cause)
+    uow.once(("reevaluate", cause.subject), lambda: _reevaluate(uow, causes))
 
 
-async def _reevaluate(uow: UnitOfWork, cause: Envelope[Any]) -> None:
-    """Run the engine on the provider's whole history; publish triggers raised and cleared."""
+async def _reevaluate(uow: UnitOfWork, causes: list[Envelope[Any]]) -> None:
+    """Run the engine on the provider's whole history; publish triggers raised and cleared, each
+    raised one caused by the event it follows from (``domain.cause_of``)."""
+    cause = causes[-1]
     provider = cause.subject
     history = await _history(uow, provider)
     now = datetime.now(UTC)
@@ -212,7 +220,7 @@ async def _reevaluate(uow: UnitOfWork, cause: Envelope[Any]) -> None:
     changes = domain.trigger_changes(
         evaluation.triggers,
         [domain.OpenTrigger(r.id, r.key, r.code, r.theme, r.metric) for r in open_rows.values()],
-        cause=cause,
+        causes=causes,
         now=now,
     )
     for raised in changes.raised:

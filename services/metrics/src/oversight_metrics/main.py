@@ -32,6 +32,8 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
             MetricScoresCalculatedV2,
             TriggerReviewDueV2,
         ],
+        # Twenty-eight per return: sent after the triggers, which people wait on.
+        background=[MetricEvaluated],
         jobs=jobs,
         migrations=Path(__file__).parent / "migrations",
         settings=settings,

@@ -6,7 +6,6 @@ for: the audience narrows what the user may see, it never widens it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,7 +25,13 @@ from oversight_runtime.security import PROTECTED_RESPONSES, require, restrict
 from oversight_runtime.service import OversightService, service_of
 
 router = APIRouter(prefix="/v1", tags=["alerts"], responses=PROTECTED_RESPONSES)
-POLL_SECONDS = 0.5
+#: The change channel the alert handler announces a stored alert on (``UnitOfWork.changed``).
+ALERTS_CHANNEL = "alerts"
+#: A stream idle this long reads again anyway: a safety net should an announcement be lost (a
+#: replica's listener reconnecting), never the way an alert normally arrives.
+STREAM_IDLE_READ_SECONDS = 15.0
+#: Alerts a stream reads at a time; a full page is followed at once by the next.
+STREAM_PAGE = 100
 STREAM_RETRY_AFTER_SECONDS = 10
 #: Alert ids are the table's 32-bit integer key: a cursor beyond that is a client error, not a
 #: database overflow.
@@ -152,10 +157,21 @@ async def _alert_events(
     last_event_id: int,
     audience: str | None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Alerts after ``last_event_id`` as they are stored, until the client goes."""
+    """Alerts after ``last_event_id`` as they are stored, until the client goes.
+
+    The database is read only when an alert may have been stored: between reads the stream waits
+    on the service's change feed, woken once a transaction that stored an alert commits, in this
+    replica or (PostgreSQL) any other. The feed's version is taken before each read, so an alert
+    committed between the read and the wait wakes the wait at once. When the client goes, the
+    response cancels this generator wherever it waits (sse-starlette watches for the disconnect).
+    """
+    changes = service.changes
     after = last_event_id
     while not await request.is_disconnected():
-        for alert in await _alerts_after(service, scope, after, audience, None, 100):
+        seen = changes.version(ALERTS_CHANNEL)
+        alerts = await _alerts_after(service, scope, after, audience, None, STREAM_PAGE)
+        for alert in alerts:
             after = alert.id
             yield {"id": str(alert.id), "event": "alert", "data": alert.model_dump_json()}
-        await asyncio.sleep(POLL_SECONDS)
+        if len(alerts) < STREAM_PAGE:
+            await changes.wait(ALERTS_CHANNEL, seen, STREAM_IDLE_READ_SECONDS)

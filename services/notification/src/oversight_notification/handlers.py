@@ -27,9 +27,7 @@ async def alert_package_proposed(uow: UnitOfWork, event: AnySupportPackagePropos
         body=draft.body,
         source_event_id=event.id,
         correlation_id=event.correlation_id,
+        audiences=[AlertAudience(organisation=organisation) for organisation in draft.audiences],
     )
-    uow.session.add(alert)
-    await uow.session.flush()
-    assert alert.id is not None
-    for organisation in draft.audiences:
-        uow.session.add(AlertAudience(alert_id=alert.id, organisation=organisation))
+    uow.session.add(alert)  # with its audiences: the batch's alerts are written together
+    uow.changed("alerts")  # live streams wake once this commits, in every replica

@@ -1,11 +1,12 @@
-"""What notification keeps: alerts and who each is addressed to."""
+"""What notification keeps: alerts and who each is addressed to.
 
-from __future__ import annotations
+(No ``from __future__ import annotations``: SQLModel resolves relationship annotations itself.)
+"""
 
 from datetime import datetime
 from uuid import UUID
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from oversight_runtime.storage import timestamp
 
@@ -25,6 +26,8 @@ class Alert(SQLModel, table=True):
     source_event_id: UUID
     correlation_id: UUID
     created_at: datetime = timestamp()
+    # A string, not a postponed annotation: SQLModel reads it to build the relationship.
+    audiences: list["AlertAudience"] = Relationship()
 
 
 class AlertAudience(SQLModel, table=True):
@@ -32,7 +35,8 @@ class AlertAudience(SQLModel, table=True):
 
     __tablename__ = "alert_audience"
 
-    alert_id: int = Field(foreign_key="alert.id", primary_key=True)
+    #: Set from the alert when both are written (``Alert.audiences``).
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", primary_key=True)
     organisation: str = Field(primary_key=True, max_length=5, index=True)
 
 

@@ -43,7 +43,7 @@ from oversight_contracts import Envelope
 from oversight_runtime.dead_letters import DeadLetterPolicy, PermanentError, classify
 from oversight_runtime.handlers import HandlerRegistration
 from oversight_runtime.reference import OrganisationRegistry
-from oversight_runtime.storage import ProcessedEvent
+from oversight_runtime.storage import ProcessedEvent, utcnow
 from oversight_runtime.telemetry import ServiceMetrics, correlation
 from oversight_runtime.unit_of_work import UnitOfWork
 
@@ -165,10 +165,14 @@ class BatchConsumer:
                     continue
                 with self._span(delivery), correlation(delivery.event.correlation_id):
                     await delivery.registration.handle(uow, delivery.event)
-                uow.session.add(
-                    ProcessedEvent(
-                        event_id=delivery.event.id, handler=delivery.handler, event_type=delivery.event.type
-                    )
+                uow.insert_later(
+                    ProcessedEvent,
+                    {
+                        "event_id": delivery.event.id,
+                        "handler": delivery.handler,
+                        "event_type": delivery.event.type,
+                        "processed_at": utcnow(),
+                    },
                 )
                 done.add(seen)
                 outcomes.append((delivery.handler, "applied"))

@@ -111,3 +111,19 @@ def outbox_rows_cannot_be_parked() -> None:
     with op.batch_alter_table("outbox_message") as batch:
         batch.drop_index("ix_outbox_message_parked_at")
         batch.drop_column("parked_at")
+
+
+def retention_purge_is_indexed() -> None:
+    """Index what the retention purge selects by (``retention``): when an event was processed and
+    when an idempotency key was first answered. ``outbox_message.published_at`` already is."""
+    from alembic import op
+
+    op.create_index("ix_processed_event_processed_at", "processed_event", ["processed_at"], unique=False)
+    op.create_index("ix_idempotency_record_created_at", "idempotency_record", ["created_at"], unique=False)
+
+
+def retention_purge_is_not_indexed() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotency_record_created_at", table_name="idempotency_record")
+    op.drop_index("ix_processed_event_processed_at", table_name="processed_event")

@@ -39,21 +39,28 @@ Publish = Callable[[Sequence[OutboxMessage]], Awaitable[list[Exception | None]]]
 UNPUBLISHABLE = (MessageTooLarge, MessageSizeTooLargeError, RecordTooLargeError)
 
 
-def stage(session: AsyncSession, event: Envelope[Any]) -> OutboxMessage:
-    """Add an event to the outbox inside the caller's transaction."""
+def outbox_values(event: Envelope[Any]) -> dict[str, Any]:
+    """The outbox row for an event, with the trace context of the transaction publishing it.
+
+    Values rather than an ORM object: the unit of work writes a batch's rows in one statement
+    just before its commit (see ``UnitOfWork.publish``).
+    """
     headers: dict[str, str] = {}
     propagate.inject(headers)
-    row = OutboxMessage(
-        event_id=event.id,
-        event_type=event.type,
-        topic=event.topic(),
-        key=event.subject,
-        correlation_id=event.correlation_id,
-        payload=event.model_dump_json(),
-        headers=headers,
-    )
-    session.add(row)
-    return row
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": event.topic(),
+        "key": event.subject,
+        "correlation_id": event.correlation_id,
+        "payload": event.model_dump_json(),
+        "headers": headers,
+        "created_at": utcnow(),
+        "published_at": None,
+        "parked_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
 
 
 class OutboxRelay:
@@ -65,8 +72,13 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_size: int = 200,
+        background_topics: frozenset[str] = frozenset(),
     ) -> None:
         self.database = database
+        #: Topics of events published in volume that no one waits on (e.g. metric.evaluated):
+        #: their rows go after the others', so an urgent event (a trigger) is never queued behind
+        #: thousands of them. Each topic keeps its own order.
+        self.background_topics = background_topics
         self.publish = publish
         self.metrics = metrics
         self.poll_seconds = poll_seconds
@@ -134,12 +146,18 @@ class OutboxRelay:
         query = (
             select(OutboxMessage)
             .where(col(OutboxMessage.published_at).is_(None), col(OutboxMessage.parked_at).is_(None))
-            .order_by(col(OutboxMessage.id))
+            .order_by(*self._order())
             .limit(self.batch_size)
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
         return list((await session.exec(query)).all())
+
+    def _order(self) -> list[Any]:
+        by_id = col(OutboxMessage.id)
+        if not self.background_topics:
+            return [by_id]
+        return [col(OutboxMessage.topic).in_(sorted(self.background_topics)), by_id]  # False first
 
     async def _record(
         self, session: AsyncSession, rows: list[OutboxMessage], results: list[Exception | None]
@@ -174,7 +192,7 @@ class OutboxRelay:
         """One UPDATE for the whole batch, not one per row."""
         if not rows:
             return
-        await session.execute(
+        await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_([row.id for row in rows]))
             .values(published_at=utcnow(), attempts=col(OutboxMessage.attempts) + 1)
@@ -205,7 +223,7 @@ async def _note(
     values: dict[str, Any] = {"attempts": col(OutboxMessage.attempts) + 1, "last_error": message}
     if parked:
         values["parked_at"] = utcnow()
-    await session.execute(
+    await session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row.id)
         .values(**values)

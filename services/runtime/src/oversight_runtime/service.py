@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -39,24 +40,21 @@ from starlette.routing import Match
 from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope
 from oversight_contracts.frameworks import load_pack
 from oversight_runtime.access import Principal, load_policy
+from oversight_runtime.changes import ChangeFeed, listen_for_changes
+from oversight_runtime.consumer import BatchConsumer
 from oversight_runtime.database import Database
-from oversight_runtime.dead_letters import DeadLetterPolicy, PermanentError, classify
+from oversight_runtime.dead_letters import DeadLetterPolicy, classify
 from oversight_runtime.errors import Rejected, safe_errors
-from oversight_runtime.handlers import (
-    EventHandlers,
-    HandlerRegistration,
-    already_processed,
-    mark_processed,
-    typed_consumer,
-)
+from oversight_runtime.handlers import EventHandlers, HandlerRegistration, typed_consumer
 from oversight_runtime.health import Readiness
 from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.limits import BodyTimeoutMiddleware, StreamLimiter, guarded_protocol
 from oversight_runtime.outbox import OutboxRelay
 from oversight_runtime.periodic import PeriodicJob, run_periodically
-from oversight_runtime.producer import RecoveringProducer
-from oversight_runtime.reference import OrganisationRegistry, UnknownOrganisation, load_registry
+from oversight_runtime.producer import Message, RecoveringProducer
+from oversight_runtime.reference import UnknownOrganisation, load_registry
+from oversight_runtime.retention import purge_periodically
 from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
@@ -86,6 +84,7 @@ class OversightService:
         api: APIRouter | None = None,
         handlers: EventHandlers | None = None,
         publishes: Sequence[type[Envelope[Any]]] = (),
+        background: Sequence[type[Envelope[Any]]] = (),
         jobs: Sequence[PeriodicJob] = (),
         description: str = "",
         settings: ServiceSettings | None = None,
@@ -112,28 +111,34 @@ class OversightService:
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
             client_id=f"oversight-{name}",
-            enable_idempotence=True,
             middlewares=[
                 KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
                 KafkaPrometheusMiddleware(registry=self.prometheus, app_name=name),
-                self.dead_letters.middleware,
             ],
             logger=logging.getLogger(f"oversight.{name}.broker"),
         )
         self.handlers = handlers or EventHandlers()
         self.jobs = tuple(jobs)
         self.consumed_topics = [t for r in self.handlers.registrations for t in r.topics]
-        for registration in self.handlers.registrations:
-            self._subscribe(registration)
-        for event_type in publishes:
-            self.broker.publisher(
-                event_type.topic(), schema=event_type, title=f"{event_type.topic()}:publish"
-            )
+        self.consumer = BatchConsumer(
+            name,
+            self.handlers.registrations,
+            self.unit_of_work,
+            self.registry,
+            self.dead_letters,
+            self.metrics,
+            self.tracer_provider.get_tracer("oversight.consumer"),
+        )
+        if self.consumed_topics:
+            self._subscribe()
+        self.specification = _specification(self.settings, self.handlers.registrations, publishes)
         self.relay = OutboxRelay(
             self.database,
-            self._publish_row,
+            self._publish_rows,
             self.metrics,
             poll_seconds=self.settings.relay_poll_seconds,
+            batch_size=self.settings.relay_batch_size,
+            background_topics=frozenset(e.topic() for e in background),
         )
         self.producer = RecoveringProducer(
             self.settings.kafka_bootstrap_servers,
@@ -143,6 +148,8 @@ class OversightService:
         )
         self.tracer = self.tracer_provider.get_tracer("oversight.outbox")
         self.streams = StreamLimiter(self.settings.max_streams_per_user, self.settings.max_streams)
+        #: Wakes live streams when what they show changes (see ``changes``).
+        self.changes = ChangeFeed()
         self.readiness = Readiness(
             self.database,
             self.relay,
@@ -158,10 +165,15 @@ class OversightService:
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.database.transaction() as session:
             uow = UnitOfWork(
-                session=session, registry=self.registry, framework=self.framework, source=self.name
+                session=session,
+                registry=self.registry,
+                framework=self.framework,
+                source=self.name,
+                feed=self.changes,
             )
             yield uow
             await uow.run_deferred()
+            await uow.write_inserts()
         if uow.staged:
             self.relay.wake()
         for callback in uow.committed:
@@ -208,40 +220,37 @@ class OversightService:
 
     # --- consuming ----------------------------------------------------------------------------
 
-    def _subscribe(self, registration: HandlerRegistration) -> None:
-        handler_name = f"{self.name}.{registration.name}"
+    def _subscribe(self) -> None:
+        """One subscriber for every topic the service reads: one consumer, one group join, one
+        batch at a time (see ``consumer``)."""
 
-        async def consume(event: Envelope[Any]) -> None:
-            check_provider(self.registry, event)
-            with correlation(event.correlation_id):
-                async with self.unit_of_work() as uow:
-                    if await already_processed(uow, event, handler_name):
-                        self.metrics.events_handled.labels(handler_name, "duplicate").inc()
-                        log.info("skipped duplicate event %s (%s)", event.id, event.type)
-                        return
-                    await registration.handle(uow, event)
-                    mark_processed(uow, event, handler_name)
-                self.metrics.events_handled.labels(handler_name, "applied").inc()
+        async def consume(records: Any) -> None:
+            await self.consumer.consume(records)
 
         self.broker.subscriber(
-            *registration.topics,
+            *self.consumed_topics,
             group_id=self.settings.consumer_group,
-            # Parked or applied: acknowledged. Anything that still escapes (a dead-letter publish
-            # that failed) seeks back, so the message is delivered again, never skipped.
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=self.settings.consumer_batch_wait_ms,
+            decoder=_records,
+            # Applied or parked: acknowledged. Anything that still escapes (a dead-letter publish
+            # that failed) seeks back to the batch's first offsets, so nothing is ever skipped.
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
-            title=handler_name,
-            description=registration.handle.__doc__,
-        )(typed_consumer(registration.event_types, consume))
+            include_in_schema=False,
+        )(consume)
 
     # --- publishing ---------------------------------------------------------------------------
 
-    async def _publish_row(self, row: OutboxMessage) -> None:
-        """Publish one outbox row inside the trace of the transaction that wrote it.
+    async def _publish_rows(self, rows: Sequence[OutboxMessage]) -> list[Exception | None]:
+        """Publish outbox rows together, each inside the trace of the transaction that wrote it."""
+        return await self.producer.send_all([self._message(row) for row in rows])
 
-        The headers are the ones FastStream's own publisher sets (content type, correlation id)
-        plus the W3C trace context of a producer span, so consumers continue the same trace.
-        """
+    def _message(self, row: OutboxMessage) -> Message:
+        """The row as a Kafka message: the headers FastStream's own publisher sets (content type,
+        correlation id) plus the W3C trace context of a producer span, a child of the writing
+        transaction's, so consumers continue the same trace."""
         token = otel_context.attach(propagate.extract(row.headers))
         try:
             with self.tracer.start_as_current_span(f"{row.topic} publish", kind=SpanKind.PRODUCER) as span:
@@ -250,15 +259,15 @@ class OversightService:
                 span.set_attribute("messaging.message.id", str(row.event_id))
                 carrier: dict[str, str] = {}
                 propagate.inject(carrier)
-                headers = [
-                    ("content-type", b"application/json"),
-                    ("correlation_id", str(row.correlation_id).encode()),
-                    ("ce-type", row.event_type.encode()),
-                    *((k, v.encode()) for k, v in carrier.items()),
-                ]
-                await self.producer.send(row.topic, row.payload.encode(), row.key.encode(), headers)
         finally:
             otel_context.detach(token)
+        headers = [
+            ("content-type", b"application/json"),
+            ("correlation_id", str(row.correlation_id).encode()),
+            ("ce-type", row.event_type.encode()),
+            *((k, v.encode()) for k, v in carrier.items()),
+        ]
+        return Message(row.topic, row.payload.encode(), row.key.encode(), headers)
 
     async def _publish_dead_letter(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
@@ -281,6 +290,26 @@ class OversightService:
             )
             for job in self.jobs
         ]
+        tasks.append(
+            asyncio.create_task(
+                purge_periodically(
+                    self.database,
+                    timedelta(days=self.settings.retention_days),
+                    self.settings.purge_interval_seconds,
+                    self.metrics,
+                ),
+                name="retention",
+            )
+        )
+        if self.database.engine.dialect.name == "postgresql":  # other replicas' changes
+            tasks.append(
+                asyncio.create_task(
+                    listen_for_changes(
+                        self.database.engine, self.changes, on_lost=self.metrics.change_listener_lost.inc
+                    ),
+                    name="change-listener",
+                )
+            )
         if self.consumed_topics:
             tasks.append(
                 asyncio.create_task(
@@ -310,7 +339,7 @@ class OversightService:
 
     def _topics(self) -> list[str]:
         """Every topic this service touches, created up front so consumers never wait on metadata."""
-        published = [str(getattr(p, "topic", "")) for p in self.broker.publishers]
+        published = [str(getattr(p, "topic", "")) for p in self.specification.publishers]
         return sorted(
             {*self.consumed_topics, *(t + DEAD_LETTER_SUFFIX for t in self.consumed_topics), *published}
         )
@@ -431,7 +460,7 @@ class OversightService:
 
     def asyncapi(self) -> str:
         spec = AsyncAPI(
-            self.broker,
+            self.specification,
             title=f"NHS oversight: {self.name}",
             version="1.0.0",
             description=self.description,
@@ -474,13 +503,35 @@ def _document_parameters_truthfully(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def check_provider(registry: OrganisationRegistry, event: Envelope[Any]) -> None:
-    """Whatever upstream claims, an event is about a provider the registry knows, and its payload
-    names the same provider as its subject (the Kafka key). Otherwise it is poison: parked."""
-    registry.provider(event.subject)
-    named = getattr(event.data, "provider", event.subject)
-    if named != event.subject:
-        raise PermanentError(f"event {event.id} is keyed to {event.subject} but its data names {named}")
+async def _records(message: Any) -> Any:
+    """The batch's Kafka records as they are: each is decoded against its topic's contract by
+    the consumer, so one bad record is parked alone rather than failing the batch."""
+    return message.raw_message
+
+
+def _specification(
+    settings: ServiceSettings,
+    registrations: Sequence[HandlerRegistration],
+    publishes: Sequence[type[Envelope[Any]]],
+) -> KafkaBroker:
+    """A broker that is never started, describing what the service reads and writes for AsyncAPI:
+    one channel per handler (titled with its name), typed by the event versions it takes."""
+    name = settings.service_name
+    described = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"oversight-{name}")
+    for registration in registrations:
+        described.subscriber(
+            *registration.topics,
+            group_id=settings.consumer_group,
+            title=f"{name}.{registration.name}",
+            description=registration.handle.__doc__,
+        )(typed_consumer(registration.event_types, _no_op))
+    for event_type in publishes:
+        described.publisher(event_type.topic(), schema=event_type, title=f"{event_type.topic()}:publish")
+    return described
+
+
+async def _no_op(_event: Any) -> None:
+    """Documentation only: the running subscriber is ``OversightService._subscribe``."""
 
 
 def service_of(request: Request) -> OversightService:

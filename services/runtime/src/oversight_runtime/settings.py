@@ -90,7 +90,21 @@ class ServiceSettings(BaseSettings):
     max_delivery_attempts: int = Field(default=3, ge=1, le=20)
     retry_backoff_seconds: float = Field(default=0.2, ge=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Most rows the relay sends at once (awaited together, marked published in one statement).
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    #: Most records a consumer takes in one batch (one transaction), and how long it waits for
+    #: the first when there are none (the longest a record arriving at idle can wait).
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    consumer_batch_wait_ms: int = Field(default=50, ge=1, le=5_000)
     lag_poll_seconds: float = Field(default=5.0, gt=0)
+    #: Published outbox rows, inbox rows (events already handled) and idempotency keys older
+    #: than this are purged. It must exceed the broker's log retention (Kafka's default is 7
+    #: days): an event the broker could still deliver again (a group reset to the earliest
+    #: offset, a replay) must still be in the inbox, or it would be applied twice. Idempotency
+    #: keys are honoured this long too.
+    retention_days: float = Field(default=30, gt=0)
+    #: How often each service purges what is older than ``retention_days``.
+    purge_interval_seconds: float = Field(default=3600, gt=0)
     #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
     periodic_job_seconds: float = Field(default=600.0, gt=0)
     #: The largest request body a route takes unless it says otherwise (a bulk route may allow

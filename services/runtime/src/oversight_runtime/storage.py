@@ -78,7 +78,8 @@ class ProcessedEvent(SQLModel, table=True):
     event_id: UUID = Field(primary_key=True)
     handler: str = Field(primary_key=True)
     event_type: str
-    processed_at: datetime = timestamp()
+    #: Indexed for the retention purge.
+    processed_at: datetime = timestamp(index=True)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -96,7 +97,8 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str
     status_code: int
     response_body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    created_at: datetime = timestamp()
+    #: Indexed for the retention purge.
+    created_at: datetime = timestamp(index=True)
 
 
 class ActedBy(SQLModel):

@@ -166,3 +166,14 @@ class ServiceMetrics:
             ["endpoint"],
             registry=registry,
         )
+        self.rows_purged = Counter(
+            "oversight_rows_purged_total",
+            "Rows deleted for being older than the retention window (published outbox rows, inbox rows, idempotency keys).",
+            ["table"],
+            registry=registry,
+        )
+        self.change_listener_lost = Counter(
+            "oversight_change_listener_lost_total",
+            "Times the PostgreSQL connection listening for other replicas' changes was lost (or could not be made) and replaced.",
+            registry=registry,
+        )

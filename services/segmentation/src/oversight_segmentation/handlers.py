@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from sqlmodel import col, select
 
@@ -44,18 +44,12 @@ handlers = EventHandlers()
 @handlers.on(TriggerRaised, TriggerRaisedV2)
 async def record_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
     """Count a trigger towards the provider's support need under its theme."""
-    open_need = (
-        await uow.session.exec(
-            select(SupportNeed).where(
-                SupportNeed.provider == event.data.provider,
-                SupportNeed.theme == event.data.theme.value,
-                SupportNeed.status == "open",
-            )
-        )
-    ).first()
+    open_needs = await _open_needs(uow, event.data.provider)
     now = datetime.now(UTC)
-    decision = domain.assess_trigger(event, open_need.id if open_need else None, new_need_id=uuid4(), now=now)
+    theme = event.data.theme.value
+    decision = domain.assess_trigger(event, open_needs.get(theme), new_need_id=uuid4(), now=now)
     if decision.identified is not None:
+        open_needs[theme] = decision.need_id
         uow.session.add(
             SupportNeed(
                 id=decision.need_id,
@@ -104,10 +98,26 @@ async def clear_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
     need = await uow.session.get(SupportNeed, row.need_id)
     if still_active is None and need is not None and need.status == "open":
         need.status, need.resolved_at = "resolved", now
+        (await _open_needs(uow, need.provider)).pop(need.theme, None)
         uow.publish(
             domain.resolve_need(need.id, Theme(need.theme), last_cleared=row.key, cause=event, now=now)
         )
     propose_later(uow, event)
+
+
+async def _open_needs(uow: UnitOfWork, provider: str) -> dict[str, UUID]:
+    """The provider's open need under each theme: read once per batch, then kept up to date by
+    the handlers that open and resolve needs, so a batch's triggers cost no query each."""
+    key = ("open needs", provider)
+    if key not in uow.cache:
+        rows = await uow.session.exec(
+            select(SupportNeed.theme, SupportNeed.id).where(
+                SupportNeed.provider == provider, SupportNeed.status == "open"
+            )
+        )
+        uow.cache[key] = {theme: need_id for theme, need_id in rows}
+    needs: dict[str, UUID] = uow.cache[key]
+    return needs
 
 
 @handlers.on(ProviderFactsRecorded, ProviderFactsRecordedV2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from sqlmodel import select
 
@@ -20,9 +20,16 @@ handlers = EventHandlers()
 async def open_draft_package(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
     """Open a draft support package for a newly identified need."""
     provider = uow.registry.provider(event.data.provider)
-    existing = (
-        await uow.session.exec(select(SupportPackage).where(SupportPackage.need_id == event.data.need_id))
-    ).first()
+    opened: set[UUID] = uow.cache.setdefault("needs with a package", set())
+    if event.data.need_id in opened:
+        return
+    with uow.session.no_autoflush:  # this batch's packages are in ``opened``: no flush per event
+        existing = (
+            await uow.session.exec(
+                select(SupportPackage.id).where(SupportPackage.need_id == event.data.need_id).limit(1)
+            )
+        ).first()
+    opened.add(event.data.need_id)
     if existing is not None:  # one package per need, whatever the delivery history
         return
     now = datetime.now(UTC)
@@ -41,13 +48,14 @@ async def open_draft_package(uow: UnitOfWork, event: AnySupportNeedIdentified) -
             created_at=now,
         )
     )
-    await uow.session.flush()
-    uow.session.add(
-        PackageTimelineEntry(
-            package_id=data.package_id,
-            kind="proposed",
-            detail=f"Draft opened for need {data.need_id}",
-            at=now,
-        )
+    # Written with the batch's other rows after the packages (it refers to one).
+    uow.insert_later(
+        PackageTimelineEntry,
+        {
+            "package_id": data.package_id,
+            "kind": "proposed",
+            "detail": f"Draft opened for need {data.need_id}",
+            "at": now,
+        },
     )
     uow.publish(proposal)

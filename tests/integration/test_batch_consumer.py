@@ -1,0 +1,211 @@
+"""The batch consumer on a real PostgreSQL: a batch commits together; a failure splits it and each
+event then gets the dead-letter policy of one message; redelivered and repeated events change
+nothing; work asked ``once`` runs once per provider per batch.
+
+Records are handed to the consumer as Kafka would hand them, without a broker; the same
+behaviour on the real broker is proven by tests/e2e/test_poison_messages.py and
+tests/e2e/test_crash_recovery.py. Dead-letter copies are collected instead of published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy.exc import OperationalError
+from sqlmodel import func, select
+
+import oversight_ingest
+from oversight_contracts import (
+    AnyTriggerRaised,
+    Theme,
+    TriggerRaised,
+    TriggerRaisedData,
+    TriggerRaisedV2,
+    TriggerReviewDueV2,
+)
+from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.service import OversightService
+from oversight_runtime.settings import ServiceSettings
+from oversight_runtime.storage import OutboxMessage, ProcessedEvent
+from oversight_runtime.unit_of_work import UnitOfWork
+
+pytestmark = [pytest.mark.postgres]
+
+#: What the handler under test does besides its effect: fail for some events, count calls.
+BEHAVIOUR: dict[str, Any] = {}
+
+
+def _handlers() -> EventHandlers:
+    handlers = EventHandlers()
+
+    @handlers.on(TriggerRaised, TriggerRaisedV2)
+    async def review(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
+        """Publish a review for the trigger's provider (the effect), and ask for one summary per
+        provider per batch."""
+        BEHAVIOUR["calls"].append(event.id)
+        if event.data.evidence in BEHAVIOUR.get("broken", ()):
+            raise RuntimeError(f"cannot apply {event.data.evidence}")
+        if BEHAVIOUR.get("transient", 0) > 0:
+            BEHAVIOUR["transient"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+        uow.publish(_review(event, event.data.evidence))
+
+        async def summary() -> None:
+            BEHAVIOUR["summaries"].append((event.subject, event.data.evidence))
+
+        uow.once(("summary", event.subject), summary)
+
+    return handlers
+
+
+def _review(cause: AnyTriggerRaised, reason: str) -> TriggerReviewDueV2:
+    return TriggerReviewDueV2.new(
+        source="batch-test",
+        subject=cause.subject,
+        cause=cause,
+        data={"provider": cause.subject, "review_date": date(2026, 11, 1), "reason": reason},
+    )
+
+
+def _trigger(provider: str, evidence: str) -> TriggerRaised:
+    return TriggerRaised.new(
+        source="metrics",
+        subject=provider,
+        data=TriggerRaisedData(
+            trigger_id=uuid4(),
+            provider=provider,
+            code="material_concern",
+            theme=Theme.STRATEGIC_CHANGE,
+            evidence=evidence,
+            source="test",
+            framework_paragraph="para 24",
+            raised_at=datetime.now(UTC),
+        ),
+    )
+
+
+def _record(offset: int, key: bytes, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=TriggerRaised.topic(),
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value),
+        headers=[],
+    )
+
+
+def _records(events: list[TriggerRaised | bytes]) -> list[ConsumerRecord[bytes, bytes]]:
+    return [
+        _record(n, b"RJ1", e)
+        if isinstance(e, bytes)
+        else _record(n, e.subject.encode(), e.model_dump_json().encode())
+        for n, e in enumerate(events)
+    ]
+
+
+@pytest.fixture
+async def service(new_database: Callable[[str], str]) -> Any:
+    BEHAVIOUR.clear()
+    BEHAVIOUR.update(calls=[], summaries=[])
+    settings = ServiceSettings(
+        service_name="batch-test",
+        database_url=new_database("batch_consumer"),
+        max_delivery_attempts=3,
+        retry_backoff_seconds=0,
+    )
+    service = OversightService(
+        "batch-test",
+        migrations=Path(oversight_ingest.__file__).parent / "migrations",
+        handlers=_handlers(),
+        settings=settings,
+    )
+    await service.database.migrate(service.migrations)
+    parked: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
+
+    async def park(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        parked.append((topic, key, value, headers))
+
+    service.dead_letters.publish = park
+    service.dead_letters.max_backoff_seconds = 0.01
+    service.parked = parked  # type: ignore[attr-defined]
+    yield service
+    await service.database.dispose()
+
+
+async def _reviews(service: OversightService) -> list[str]:
+    async with service.unit_of_work() as uow:
+        rows = (await uow.session.exec(select(OutboxMessage))).all()
+    return sorted(TriggerReviewDueV2.model_validate_json(r.payload).data.reason for r in rows)
+
+
+async def _inbox(service: OversightService) -> int:
+    async with service.unit_of_work() as uow:
+        return int((await uow.session.exec(select(func.count()).select_from(ProcessedEvent))).one())
+
+
+async def test_a_batch_commits_together_and_asks_once_per_provider(service: OversightService) -> None:
+    events = [_trigger(p, f"{p}-{n}") for n, p in enumerate(["RJ1", "RJZ", "RJ1", "RJ1", "RJZ"])]
+    await service.consumer.consume(_records(list(events)))
+    assert await _reviews(service) == sorted(e.data.evidence for e in events)
+    assert await _inbox(service) == len(events)
+    # Once per provider, with the last event about it as the cause.
+    assert sorted(BEHAVIOUR["summaries"]) == [("RJ1", "RJ1-3"), ("RJZ", "RJZ-4")]
+    assert len(BEHAVIOUR["calls"]) == len(events)  # no split, no retry
+    assert service.parked == []  # type: ignore[attr-defined]
+
+
+async def test_a_failure_splits_the_batch_the_good_commit_once_and_the_bad_are_parked(
+    service: OversightService,
+) -> None:
+    good = [_trigger("RJ1", f"good-{n}") for n in range(4)]
+    broken = _trigger("RJZ", "broken")
+    BEHAVIOUR["broken"] = {"broken"}
+    batch: list[TriggerRaised | bytes] = [good[0], b"not json", good[1], broken, good[2], good[3]]
+    await service.consumer.consume(_records(batch))
+
+    # Each good event's effect exactly once, although the whole batch was tried first.
+    assert await _reviews(service) == sorted(e.data.evidence for e in good)
+    assert await _inbox(service) == len(good)
+    parked = {value: dict(headers) for _topic, _key, value, headers in service.parked}  # type: ignore[attr-defined]
+    assert set(parked) == {b"not json", broken.model_dump_json().encode()}
+    assert parked[b"not json"]["x-dlq-failure"] == b"poison"
+    assert parked[b"not json"]["x-dlq-attempts"] == b"1"
+    assert parked[broken.model_dump_json().encode()]["x-dlq-failure"] == b"handler"
+    assert parked[broken.model_dump_json().encode()]["x-dlq-attempts"] == b"3"
+    assert parked[broken.model_dump_json().encode()]["x-dlq-original-offset"] == b"3"
+
+
+async def test_redelivered_and_repeated_events_change_nothing(service: OversightService) -> None:
+    events = [_trigger("RJ1", f"once-{n}") for n in range(3)]
+    await service.consumer.consume(_records([*events, events[1]]))  # a repeat inside the batch
+    await service.consumer.consume(_records(list(events)))  # the whole batch redelivered
+    assert await _reviews(service) == sorted(e.data.evidence for e in events)
+    assert await _inbox(service) == len(events)
+    metrics = service.metrics.events_handled
+    assert metrics.labels("batch-test.review", "applied")._value.get() == 3
+    assert metrics.labels("batch-test.review", "duplicate")._value.get() == 4
+
+
+async def test_a_transient_failure_retries_the_whole_batch_and_parks_nothing(
+    service: OversightService,
+) -> None:
+    events = [_trigger("RJ1", f"wait-{n}") for n in range(3)]
+    BEHAVIOUR["transient"] = 2
+    await service.consumer.consume(_records(list(events)))
+    assert await _reviews(service) == sorted(e.data.evidence for e in events)
+    assert service.parked == []  # type: ignore[attr-defined]
+    assert service.dead_letters.stalled == {}  # recovered
+    stalled = service.metrics.transient_failures.labels(TriggerRaised.topic(), "OperationalError")
+    assert stalled._value.get() == 2
