@@ -13,10 +13,9 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -25,15 +24,14 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from oversight_contracts import (
     SupportPackageProposed,
-    SupportPackageProposedData,
     Theme,
     TriggerRaised,
-    TriggerRaisedData,
 )
 from oversight_runtime.reference import load_registry
 from tests.conftest import FaultPlatform
 from tests.support.alerts import all_alerts
 from tests.support.db import count
+from tests.support.events import package_proposed, trigger_raised
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually, produce, read_topic
 
@@ -66,23 +64,7 @@ async def _read_only(fault: FaultPlatform, service: str) -> AsyncIterator[None]:
 
 
 def _package(provider: str, theme: Theme) -> SupportPackageProposed:
-    record = REGISTRY.provider(provider)
-    return SupportPackageProposed.new(
-        source="support-coordination",
-        subject=provider,
-        data=SupportPackageProposedData(
-            package_id=uuid4(),
-            need_id=uuid4(),
-            provider=provider,
-            provider_name=record.name,
-            theme=theme,
-            status="draft",
-            icbs=list(record.icbs),
-            region=record.region,
-            summary="fault test package",
-            proposed_at=datetime.now(UTC),
-        ),
-    )
+    return package_proposed(provider, theme, summary="fault test package")
 
 
 def _metric(url: str, name: str) -> float:
@@ -259,20 +241,7 @@ async def _set_topic_limit(bootstrap: str, topic: str, limit: int) -> None:
 
 
 def _trigger(provider: str, subject: str | None = None) -> TriggerRaised:
-    return TriggerRaised.new(
-        source="metrics",
-        subject=subject or provider,
-        data=TriggerRaisedData(
-            trigger_id=uuid4(),
-            provider=provider,
-            code="material_concern",
-            theme=Theme.STRATEGIC_CHANGE,
-            evidence="fault test trigger",
-            source="test",
-            framework_paragraph="para 24",
-            raised_at=datetime.now(UTC),
-        ),
-    )
+    return trigger_raised(provider, evidence="fault test trigger", subject=subject)
 
 
 async def test_a_dead_letter_publish_that_fails_is_redelivered_not_lost(

@@ -13,16 +13,16 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
 
 import httpx
 import httpx_sse
 import pytest
 
-from oversight_contracts import SupportPackageProposed, SupportPackageProposedData, Theme
+from oversight_contracts import SupportPackageProposed, Theme
 from oversight_runtime.launcher import ServiceProcess, free_port
 from oversight_runtime.reference import load_registry
 from tests.conftest import _broker
+from tests.support.events import package_proposed
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import produce
 from tests.support.platform import RunningPlatform, start_platform
@@ -66,23 +66,7 @@ def replicas(
 
 
 def _package(provider: str) -> SupportPackageProposed:
-    record = REGISTRY.provider(provider)
-    return SupportPackageProposed.new(
-        source="support-coordination",
-        subject=provider,
-        data=SupportPackageProposedData(
-            package_id=uuid4(),
-            need_id=uuid4(),
-            provider=provider,
-            provider_name=record.name,
-            theme=Theme.QUALITY_OF_CARE,
-            status="draft",
-            icbs=list(record.icbs),
-            region=record.region,
-            summary=f"replica test package for {provider}",
-            proposed_at=datetime.now(UTC),
-        ),
-    )
+    return package_proposed(provider, Theme.QUALITY_OF_CARE, summary=f"replica test package for {provider}")
 
 
 async def _alerts_stored(client: httpx.AsyncClient, replica: ServiceProcess) -> float:

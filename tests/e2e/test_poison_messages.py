@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope, Theme, TriggerRaised, TriggerRaisedData
+from oversight_contracts import DEAD_LETTER_SUFFIX, Envelope, TriggerRaised
 from oversight_runtime.platform import SERVICES
 from oversight_runtime.settings import ServiceSettings
 from tests.contracts.test_events import _examples
 from tests.support.db import count
+from tests.support.events import trigger_raised
 from tests.support.kafka_io import eventually, produce, read_topic
 from tests.support.platform import RunningPlatform
 
@@ -20,20 +20,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 def _good(provider: str) -> TriggerRaised:
-    return TriggerRaised.new(
-        source="metrics",
-        subject=provider,
-        data=TriggerRaisedData(
-            trigger_id=uuid4(),
-            provider=provider,
-            code="material_concern",
-            theme=Theme.STRATEGIC_CHANGE,
-            evidence="poison-test good message",
-            source="test",
-            framework_paragraph="para 24",
-            raised_at=datetime.now(UTC),
-        ),
-    )
+    return trigger_raised(provider, evidence="poison-test good message")
 
 
 async def test_poison_messages_are_parked_and_the_stream_goes_on(

@@ -10,10 +10,9 @@ tests/e2e/test_crash_recovery.py. Dead-letter copies are collected instead of pu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -23,9 +22,7 @@ from sqlmodel import func, select
 import oversight_ingest
 from oversight_contracts import (
     AnyTriggerRaised,
-    Theme,
     TriggerRaised,
-    TriggerRaisedData,
     TriggerRaisedV2,
     TriggerReviewDueV2,
 )
@@ -34,6 +31,7 @@ from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage, ProcessedEvent
 from oversight_runtime.unit_of_work import UnitOfWork
+from tests.support.events import trigger_raised
 
 pytestmark = [pytest.mark.postgres]
 
@@ -74,20 +72,7 @@ def _review(cause: AnyTriggerRaised, reason: str) -> TriggerReviewDueV2:
 
 
 def _trigger(provider: str, evidence: str) -> TriggerRaised:
-    return TriggerRaised.new(
-        source="metrics",
-        subject=provider,
-        data=TriggerRaisedData(
-            trigger_id=uuid4(),
-            provider=provider,
-            code="material_concern",
-            theme=Theme.STRATEGIC_CHANGE,
-            evidence=evidence,
-            source="test",
-            framework_paragraph="para 24",
-            raised_at=datetime.now(UTC),
-        ),
-    )
+    return trigger_raised(provider, evidence=evidence)
 
 
 def _record(offset: int, key: bytes, value: bytes) -> ConsumerRecord[bytes, bytes]:
@@ -209,3 +194,25 @@ async def test_a_transient_failure_retries_the_whole_batch_and_parks_nothing(
     assert service.dead_letters.stalled == {}  # recovered
     stalled = service.metrics.transient_failures.labels(TriggerRaised.topic(), "OperationalError")
     assert stalled._value.get() == 2
+
+
+async def test_when_parking_fails_nothing_after_the_poison_is_applied(service: OversightService) -> None:
+    """The batch comes again (the subscriber seeks back); until then the events after the poison
+    wait, and those before it are applied once (the inbox absorbs their redelivery)."""
+    before, after = _trigger("RJ1", "before"), _trigger("RJ1", "after")
+
+    async def refuse(*_copy: object) -> None:
+        raise RuntimeError("the dead-letter topic refuses the copy")
+
+    service.dead_letters.publish = refuse
+    with pytest.raises(RuntimeError, match="refuses"):
+        await service.consumer.consume(_records([before, b"not json", after]))
+    assert await _reviews(service) == ["before"]
+    service.dead_letters.publish = lambda *copy: _collect(service, *copy)
+    await service.consumer.consume(_records([before, b"not json", after]))
+    assert await _reviews(service) == ["after", "before"]
+    assert [value for _topic, _key, value, _headers in service.parked] == [b"not json"]  # type: ignore[attr-defined]
+
+
+async def _collect(service: OversightService, *copy: Any) -> None:
+    service.parked.append(copy)  # type: ignore[attr-defined]

@@ -20,9 +20,9 @@ path has no savepoints, and a failure is rare. When the batch's transaction fail
   good ones commit, the bad one is retried or parked on ``<topic>.dlq``, exactly as before batching.
 
 A record that does not decode, breaks its contract or names an unknown provider is poison: it is
-parked at once and the rest of its batch is applied. If parking fails, the error propagates, the
-subscriber seeks back to the batch's first offsets, and the whole batch comes again (the inbox
-skips what was applied).
+parked at once, in its place in the batch, and the rest of its batch is applied. If parking fails,
+the error propagates before anything after it is applied, the subscriber seeks back to the
+batch's first offsets, and the whole batch comes again (the inbox skips what was applied).
 """
 
 from __future__ import annotations
@@ -92,16 +92,27 @@ class BatchConsumer:
         return list(self.routes)
 
     async def consume(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply a batch; returns once every record is applied or parked."""
-        deliveries = [self.decode(record) for record in records]
-        good = [d for d in deliveries if d.problem is None]
-        if len(good) > 1:
-            good = await self._apply_together(good)
-        for delivery in good:
+        """Apply a batch; returns once every record is applied or parked.
+
+        Order is kept strictly: the good records before a poison one are applied (together), then
+        the poison is parked, then the records after it. If parking fails, nothing after the
+        poison has been applied when the batch comes again.
+        """
+        run: list[Delivery] = []
+        for delivery in map(self.decode, records):
+            if delivery.problem is None:
+                run.append(delivery)
+                continue
+            await self._apply(run)
+            run = []
+            await self._apply_alone(delivery)  # poison: parked at once
+        await self._apply(run)
+
+    async def _apply(self, run: list[Delivery]) -> None:
+        if len(run) > 1:
+            run = await self._apply_together(run)
+        for delivery in run:
             await self._apply_alone(delivery)
-        for delivery in deliveries:
-            if delivery.problem is not None:
-                await self._apply_alone(delivery)  # poison: parked at once
 
     def decode(self, record: ConsumerRecord[Any, Any]) -> Delivery:
         """The record's event, checked against its contract and the registry."""
