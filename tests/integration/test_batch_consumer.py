@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -22,10 +23,14 @@ from sqlmodel import func, select
 import oversight_ingest
 from oversight_contracts import (
     AnyTriggerRaised,
+    MetricEvaluated,
+    SubmissionReceived,
     TriggerRaised,
     TriggerRaisedV2,
     TriggerReviewDueV2,
 )
+from oversight_metrics.main import create_service as create_metrics
+from oversight_metrics.storage import Observation
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
@@ -75,9 +80,9 @@ def _trigger(provider: str, evidence: str) -> TriggerRaised:
     return trigger_raised(provider, evidence=evidence)
 
 
-def _record(offset: int, key: bytes, value: bytes) -> ConsumerRecord[bytes, bytes]:
+def _record(offset: int, key: bytes, value: bytes, topic: str = "") -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
-        topic=TriggerRaised.topic(),
+        topic=topic or TriggerRaised.topic(),
         partition=0,
         offset=offset,
         timestamp=0,
@@ -216,3 +221,57 @@ async def test_when_parking_fails_nothing_after_the_poison_is_applied(service: O
 
 async def _collect(service: OversightService, *copy: Any) -> None:
     service.parked.append(copy)  # type: ignore[attr-defined]
+
+
+def _return(provider: str, period: str, values: dict[str, float]) -> SubmissionReceived:
+    return SubmissionReceived.new(
+        source="ingest",
+        subject=provider,
+        data={
+            "submission_id": uuid4(),
+            "provider": provider,
+            "period": period,
+            "observations": [{"metric": m, "value": v} for m, v in values.items()],
+            "submitted_by": "test",
+        },
+    )
+
+
+async def test_metrics_stores_a_batch_of_returns_and_a_resubmission_replaces_its_values(
+    new_database: Callable[[str], str],
+) -> None:
+    """Metrics writes a return's values in one statement and tells a resubmission by the series
+    it holds: the later value replaces the earlier and its evaluation says it was revised."""
+    metrics = create_metrics(
+        ServiceSettings(service_name="metrics", database_url=new_database("batch_metrics"))
+    )
+    await metrics.database.migrate(metrics.migrations)
+    first = _return("RJ1", "2026-08", {"op_ae_4hr_pct": 71.0, "fin_liquidity_days": 10.0})
+    again = _return("RJ1", "2026-08", {"op_ae_4hr_pct": 74.5})
+    other = _return("RJZ", "2026-08", {"op_ae_4hr_pct": 90.0})
+    records = [
+        _record(n, e.subject.encode(), e.model_dump_json().encode(), topic=e.topic())
+        for n, e in enumerate([first, other, again])
+    ]
+    await metrics.consumer.consume(records)
+    async with metrics.unit_of_work() as uow:
+        stored = {
+            (o.provider, o.metric): o.value for o in (await uow.session.exec(select(Observation))).all()
+        }
+        evaluated = [
+            MetricEvaluated.model_validate_json(r.payload).data
+            for r in (await uow.session.exec(select(OutboxMessage))).all()
+            if r.event_type == MetricEvaluated.event_type()
+        ]
+    assert stored == {
+        ("RJ1", "op_ae_4hr_pct"): 74.5,
+        ("RJ1", "fin_liquidity_days"): 10.0,
+        ("RJZ", "op_ae_4hr_pct"): 90.0,
+    }
+    revised = [(e.provider, e.metric, e.value, e.revised) for e in evaluated if e.provider == "RJ1"]
+    assert revised == [
+        ("RJ1", "op_ae_4hr_pct", 71.0, False),
+        ("RJ1", "fin_liquidity_days", 10.0, False),
+        ("RJ1", "op_ae_4hr_pct", 74.5, True),
+    ]
+    await metrics.database.dispose()

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oversight_engine.periods import month_index
-from sqlmodel import col, insert, select
+from sqlalchemy import Table, bindparam
+from sqlmodel import col, select
 
 from oversight_contracts import (
     AnyExceptionReportReceived,
@@ -46,7 +47,7 @@ from oversight_metrics.storage import (
 )
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.periodic import PeriodicJob
-from oversight_runtime.unit_of_work import UnitOfWork
+from oversight_runtime.unit_of_work import UnitOfWork, insert_rows
 
 handlers = EventHandlers()
 
@@ -54,39 +55,50 @@ handlers = EventHandlers()
 @handlers.on(SubmissionReceived, SubmissionReceivedV2)
 async def record_submission(uow: UnitOfWork, event: AnySubmissionReceived) -> None:
     """Store each value of a trust's return, evaluate it as an indicator, re-check triggers."""
-    metrics = [o.metric for o in event.data.observations]
-    existing = {
-        o.metric: o
-        for o in await uow.session.exec(
-            select(Observation).where(
-                Observation.provider == event.data.provider,
-                Observation.period == event.data.period,
-                col(Observation.metric).in_(metrics),
+    data = event.data
+    history = await _history(uow, data.provider)
+    month = month_index(data.period)
+    revised = {o.metric for o in data.observations if month in history.series.get(o.metric, {})}
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "provider": data.provider,
+            "metric": o.metric,
+            "period": data.period,
+            "value": o.value,
+            "submission_id": data.submission_id,
+            "recorded_at": now,
+        }
+        for o in data.observations
+    ]
+    if new := [row for row in rows if row["metric"] not in revised]:  # one statement, not one per value
+        await insert_rows(uow.session, Observation, new)
+    if changed := [row for row in rows if row["metric"] in revised]:  # a resubmission replaces them
+        # The table's own UPDATE, once per value, in one executemany.
+        table: Table = Observation.__table__  # type: ignore[attr-defined]
+        connection = await uow.session.connection()
+        await connection.execute(
+            table.update()
+            .where(
+                table.c.provider == bindparam("p"),
+                table.c.metric == bindparam("m"),
+                table.c.period == bindparam("month"),
             )
-        )
-    }
-    new = []
-    for value in event.data.observations:
-        if (row := existing.get(value.metric)) is not None:
-            row.value, row.submission_id = value.value, event.data.submission_id
-        else:
-            new.append(
+            .values(value=bindparam("v"), submission_id=bindparam("s")),
+            [
                 {
-                    "provider": event.data.provider,
-                    "metric": value.metric,
-                    "period": event.data.period,
-                    "value": value.value,
-                    "submission_id": event.data.submission_id,
-                    "recorded_at": datetime.now(UTC),
+                    "p": row["provider"],
+                    "m": row["metric"],
+                    "month": row["period"],
+                    "v": row["value"],
+                    "s": row["submission_id"],
                 }
-            )
-    if new:  # one statement for the return's values, not one per value
-        await uow.session.exec(insert(Observation), params=new)
-    history = await _history(uow, event.data.provider)
-    month = month_index(event.data.period)
-    for value in event.data.observations:
-        history.series.setdefault(value.metric, {})[month] = value.value
-    for evaluation in domain.evaluations_for_submission(event, set(existing), history.series, uow.framework):
+                for row in changed
+            ],
+        )
+    for o in data.observations:
+        history.series.setdefault(o.metric, {})[month] = o.value
+    for evaluation in domain.evaluations_for_submission(event, revised, history.series, uow.framework):
         uow.publish(evaluation)
     _reevaluate_later(uow, event)
 
