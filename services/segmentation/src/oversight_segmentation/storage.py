@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from oversight_runtime.storage import ActedBy, timestamp
@@ -71,6 +71,9 @@ class SegmentProposal(SQLModel, table=True):
     """What the rules proposed, with the reasons and the pathway out; never a decision."""
 
     __tablename__ = "segment_proposal"
+    #: The latest proposal is read after every change: found in the index, not by reading and
+    #: sorting every earlier proposal of the provider (each carries its pathway).
+    __table_args__ = (Index("ix_segment_proposal_provider_latest", "provider", "proposed_at"),)
 
     id: UUID = Field(primary_key=True)
     provider: str = Field(index=True, max_length=5)
@@ -108,6 +111,7 @@ class SegmentDecision(ActedBy, table=True):
     reason (para 27). Decisions from before sign-in hold the view as free text in ``legacy_ics_view``."""
 
     __tablename__ = "segment_decision"
+    __table_args__ = (Index("ix_segment_decision_provider_latest", "provider", "decided_at"),)
 
     id: UUID = Field(primary_key=True)
     proposal_id: UUID | None = Field(default=None, foreign_key="segment_proposal.id")
