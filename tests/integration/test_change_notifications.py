@@ -8,17 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
-from uuid import uuid4
 
 import pytest
 from fastapi import Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event, text
 
-from oversight_contracts import SupportPackageProposed, SupportPackageProposedData, Theme
+from oversight_contracts import SupportPackageProposed, Theme
 from oversight_notification.api import _alert_events
 from oversight_notification.handlers import alert_package_proposed
 from oversight_notification.main import create_service
@@ -28,6 +26,7 @@ from oversight_runtime.database import Database
 from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.telemetry import ServiceMetrics
+from tests.support.events import package_proposed
 
 EVERY_PROVIDER = ProviderScope(True, frozenset())
 
@@ -40,22 +39,7 @@ class _Connected:
 
 
 def _package(provider: str = "RJ1") -> SupportPackageProposed:
-    return SupportPackageProposed.new(
-        source="support-coordination",
-        subject=provider,
-        data=SupportPackageProposedData(
-            package_id=uuid4(),
-            need_id=uuid4(),
-            provider=provider,
-            provider_name="test",
-            theme=Theme.QUALITY_OF_CARE,
-            status="draft",
-            icbs=["QMJ"],
-            region="Y56",
-            summary="change notification test",
-            proposed_at=datetime.now(UTC),
-        ),
-    )
+    return package_proposed(provider, Theme.QUALITY_OF_CARE, summary="change notification test")
 
 
 async def _store_alert(service: OversightService) -> None:
