@@ -1,4 +1,4 @@
-"""The dead-letter middleware's policy: how often it retries and what it parks, without a broker.
+"""The dead-letter policy: how often it retries and what it parks, without a broker.
 
 The same behaviour is proven on the real broker in tests/e2e/test_poison_messages.py.
 """
@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from oversight_contracts import TriggerRaisedData
 from oversight_runtime.dead_letters import (
     MAX_PARKED_VALUE_BYTES,
-    DeadLetterMiddleware,
     DeadLetterPolicy,
+    DeliveryAttempt,
     PermanentError,
 )
 from oversight_runtime.reference import UnknownOrganisation
@@ -52,7 +52,7 @@ def _record(value: bytes = b'{"id": "x"}') -> ConsumerRecord[bytes, bytes]:
     )
 
 
-def _middleware(parked: Parked, attempts: int = 3) -> DeadLetterMiddleware:
+def _attempt(parked: Parked, attempts: int = 3) -> DeliveryAttempt:
     async def publish(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         parked.append((topic, key, value, headers))
 
@@ -64,10 +64,10 @@ def _middleware(parked: Parked, attempts: int = 3) -> DeadLetterMiddleware:
         publish=publish,
         max_backoff_seconds=0.001,
     )
-    return policy.middleware(_record(), context=None)
+    return policy.attempt(_record())
 
 
-async def _fail_with(middleware: DeadLetterMiddleware, error: Exception) -> tuple[int, bool]:
+async def _fail_with(attempt: DeliveryAttempt, error: Exception) -> tuple[int, bool]:
     calls = 0
 
     async def handler(_msg: Any) -> None:
@@ -76,18 +76,16 @@ async def _fail_with(middleware: DeadLetterMiddleware, error: Exception) -> tupl
         raise error
 
     try:
-        await middleware.consume_scope(handler, object())
+        await attempt.run(lambda: handler(None))
     except Exception as raised:
-        handled = await middleware.after_processed(type(raised), raised, None)
+        handled = await attempt.park(raised)
         return calls, bool(handled)
     return calls, False
 
 
 async def test_a_handler_error_is_retried_then_parked_with_its_story() -> None:
     parked: Parked = []
-    calls, handled = await _fail_with(
-        _middleware(parked, attempts=3), RuntimeError("rule could not be applied")
-    )
+    calls, handled = await _fail_with(_attempt(parked, attempts=3), RuntimeError("rule could not be applied"))
     assert calls == 3 and handled
     [(topic, key, value, headers)] = parked
     assert topic == "oversight.trigger.raised.v1.dlq"
@@ -113,7 +111,7 @@ POISON = [
 )
 async def test_poison_is_parked_at_once(error: Exception) -> None:
     parked: Parked = []
-    calls, handled = await _fail_with(_middleware(parked, attempts=5), error)
+    calls, handled = await _fail_with(_attempt(parked, attempts=5), error)
     assert calls == 1 and handled and len(parked) == 1
     assert dict(parked[0][3])["x-dlq-failure"] == b"poison"
 
@@ -147,23 +145,23 @@ async def test_a_transient_failure_holds_the_message_until_it_passes_and_parks_n
 ) -> None:
     """More tries than max_attempts, none parked; the stall shows in metrics and clears."""
     parked: Parked = []
-    middleware = _middleware(parked, attempts=2)
+    attempt = _attempt(parked, attempts=2)
     calls = 0
     seen_stalled = []
 
     async def handler(_msg: Any) -> str:
         nonlocal calls
         calls += 1
-        seen_stalled.append(dict(middleware.policy.stalled))
+        seen_stalled.append(dict(attempt.policy.stalled))
         if calls <= 5:
             raise error
         return "applied"
 
-    assert await middleware.consume_scope(handler, object()) == "applied"
+    assert await attempt.run(lambda: handler(None)) == "applied"
     assert calls == 6 and parked == []
     assert "oversight.trigger.raised.v1" in seen_stalled[-1]  # stalled while it waited
-    assert middleware.policy.stalled == {}  # and recovered
-    metrics = middleware.policy.metrics
+    assert attempt.policy.stalled == {}  # and recovered
+    metrics = attempt.policy.metrics
     assert metrics.consumer_stalled.labels("oversight.trigger.raised.v1")._value.get() == 0
     assert (
         metrics.transient_failures.labels("oversight.trigger.raised.v1", type(error).__name__)._value.get()
@@ -183,16 +181,16 @@ async def test_a_transient_failure_holds_the_message_until_it_passes_and_parks_n
 async def test_a_bug_or_a_constraint_is_the_handlers_error_not_poison(error: Exception) -> None:
     """Retried max_attempts times before parking: a coding bug does not skip its retries."""
     parked: Parked = []
-    calls, handled = await _fail_with(_middleware(parked, attempts=4), error)
+    calls, handled = await _fail_with(_attempt(parked, attempts=4), error)
     assert calls == 4 and handled and dict(parked[0][3])["x-dlq-failure"] == b"handler"
 
 
 async def test_a_value_too_large_to_park_is_cut_to_an_excerpt_with_its_headers() -> None:
     parked: Parked = []
-    middleware = _middleware(parked)
+    attempt = _attempt(parked)
     huge = _record(value=b"x" * (MAX_PARKED_VALUE_BYTES + 5000))
-    middleware.msg = huge
-    assert await middleware.after_processed(PermanentError, PermanentError("too big"), None) is True
+    attempt.record = huge
+    assert await attempt.park(PermanentError("too big")) is True
     [(_topic, _key, value, headers)] = parked
     assert len(value) == MAX_PARKED_VALUE_BYTES
     assert (
@@ -204,13 +202,12 @@ async def test_a_value_too_large_to_park_is_cut_to_an_excerpt_with_its_headers()
 
 async def test_success_needs_no_parking() -> None:
     parked: Parked = []
-    middleware = _middleware(parked)
+    attempt = _attempt(parked)
 
     async def handler(_msg: Any) -> str:
         return "done"
 
-    assert await middleware.consume_scope(handler, object()) == "done"
-    assert await middleware.after_processed(None, None, None) is False
+    assert await attempt.run(lambda: handler(None)) == "done"
     assert parked == []
 
 
@@ -218,7 +215,7 @@ async def test_a_failed_dead_letter_publish_propagates_so_the_offset_is_not_comm
     async def broken(*_: Any) -> None:
         raise ConnectionError("broker down")
 
-    middleware = _middleware([])
-    middleware.policy.publish = broken
+    attempt = _attempt([])
+    attempt.policy.publish = broken
     with pytest.raises(ConnectionError):
-        await middleware.after_processed(ValueError, ValueError("bad"), None)
+        await attempt.park(ValueError("bad"))

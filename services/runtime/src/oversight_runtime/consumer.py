@@ -150,17 +150,17 @@ class BatchConsumer:
 
     async def _apply_alone(self, delivery: Delivery) -> None:
         """One record under the dead-letter policy of one message: retried, waited out or parked."""
-        attempt = self.policy.middleware(delivery.record, context=None)
+        attempt = self.policy.attempt(delivery.record)
 
-        async def once(_record: object) -> None:
+        async def once() -> None:
             if delivery.problem is not None:
                 raise delivery.problem
             await self._transaction([delivery])
 
         try:
-            await attempt.consume_scope(once, delivery.record)
+            await attempt.run(once)
         except Exception as error:
-            if not await attempt.after_processed(type(error), error, None):
+            if not await attempt.park(error):
                 raise
 
     async def _transaction(self, batch: list[Delivery]) -> None:

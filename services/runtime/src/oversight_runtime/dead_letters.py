@@ -27,13 +27,10 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError, KafkaTimeoutError
-from faststream import BaseMiddleware
-from faststream.exceptions import HandlerException
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -48,6 +45,7 @@ log = logging.getLogger(__name__)
 #: Publishes (topic, key, value, headers) to Kafka and waits for the broker's acknowledgement.
 RawPublish = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[None]]
 Failure = Literal["poison", "transient", "handler"]
+T = TypeVar("T")
 
 #: The most of a value a dead-letter copy carries: the broker's default message limit is 1 MiB,
 #: and the copy's headers (the error, the original's place) need room beside it.
@@ -99,9 +97,9 @@ class DeadLetterPolicy:
     #: Topics whose consumer is waiting out a transient failure: since when, and why.
     stalled: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    def middleware(self, msg: Any, /, *, context: Any) -> DeadLetterMiddleware:
-        """FastStream middleware factory bound to this policy."""
-        return DeadLetterMiddleware(msg, context=context, policy=self)
+    def attempt(self, record: ConsumerRecord[Any, Any]) -> DeliveryAttempt:
+        """The tries at one record under this policy (the consumer's path for one event)."""
+        return DeliveryAttempt(record, self)
 
     def stall(self, topic: str, error: BaseException) -> None:
         if topic not in self.stalled:
@@ -117,23 +115,28 @@ class DeadLetterPolicy:
             self.metrics.consumer_stalled.labels(topic).set(0)
 
 
-class DeadLetterMiddleware(BaseMiddleware):
-    def __init__(self, msg: Any, /, *, context: Any, policy: DeadLetterPolicy) -> None:
-        super().__init__(msg, context=context)
+class DeliveryAttempt:
+    """One record's tries: ``run`` retries it as its failure's kind says, ``park`` copies it to
+    its dead-letter topic when the tries are over."""
+
+    def __init__(self, record: ConsumerRecord[Any, Any], policy: DeadLetterPolicy) -> None:
+        self.record = record
         self.policy = policy
         self.attempts = 0
 
     @property
     def topic(self) -> str:
-        return self.msg.topic if isinstance(self.msg, ConsumerRecord) else "unknown"
+        return str(self.record.topic)
 
-    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+    async def run(self, apply: Callable[[], Awaitable[T]]) -> T:
+        """``apply`` until it succeeds; a poison error, or a handler error after the policy's
+        attempts, is raised for ``park``. A transient error is waited out, however long."""
         handler_failures = 0
         transient_wait = min(max(self.policy.backoff_seconds, 0.05), self.policy.max_backoff_seconds)
         while True:
             self.attempts += 1
             try:
-                result = await call_next(msg)
+                result = await apply()
             except Exception as error:
                 kind = classify(error)
                 if kind == "poison":
@@ -151,21 +154,14 @@ class DeadLetterMiddleware(BaseMiddleware):
             self.policy.recover(self.topic)
             return result
 
-    async def after_processed(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_val: BaseException | None = None,
-        exc_tb: TracebackType | None = None,
-    ) -> bool | None:
-        if exc_val is None or not isinstance(exc_val, Exception):
-            return False
-        if isinstance(exc_val, HandlerException):
-            return False
-        record = self.msg
-        if not isinstance(record, ConsumerRecord) or self.policy.publish is None:
+    async def park(self, error: Exception) -> bool:
+        """Copy the record to its dead-letter topic with ``error``; False when there is nowhere
+        to park it (no publisher yet). A failed copy raises: the record is not acknowledged."""
+        record = self.record
+        if self.policy.publish is None:
             return False
         try:
-            await self._park(record, exc_val)
+            await self._park(record, error)
         except Exception:
             # Not parked, so not acknowledged: the message is delivered again. Wait a moment first,
             # so a dead-letter topic that refuses copies is not hammered.
@@ -177,7 +173,7 @@ class DeadLetterMiddleware(BaseMiddleware):
             )
             await asyncio.sleep(self.policy.max_backoff_seconds)
             raise
-        return True  # handled: the acknowledgement middleware commits the offset
+        return True  # parked: the consumer acknowledges it
 
     async def _park(self, record: ConsumerRecord[Any, Any], error: Exception) -> None:
         topic = record.topic + DEAD_LETTER_SUFFIX

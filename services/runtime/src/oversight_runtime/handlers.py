@@ -57,10 +57,10 @@ class EventHandlers:
 def typed_consumer(
     event_types: tuple[type[Envelope[Any]], ...], consume: Callable[[Any], Awaitable[None]]
 ) -> Callable[[Any], Awaitable[None]]:
-    """Give a generic consumer the event model as its parameter type (a union of the versions it
-    reads, told apart by their ``type``).
+    """Give a consumer the event model as its parameter type (a union of the versions it reads,
+    told apart by their ``type``), so AsyncAPI documents each handler's channel with its events.
 
-    FastStream validates the message against that annotation and documents it in AsyncAPI.
+    Documentation only: the running consumer decodes each record itself (``consumer``).
     """
     event_type: Any = event_types[0] if len(event_types) == 1 else Union[event_types]  # noqa: UP007
 

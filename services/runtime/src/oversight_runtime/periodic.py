@@ -25,18 +25,28 @@ class PeriodicJob:
     run: Callable[[UnitOfWork], Awaitable[int]]
 
 
-async def run_periodically(
-    job: PeriodicJob,
-    unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]],
-    interval_seconds: float,
-) -> None:
-    """Run the job now and then every interval; a failed round is logged and tried next time."""
+Round = Callable[[], Awaitable[int]]
+
+
+def in_unit_of_work(
+    job: PeriodicJob, unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+) -> Round:
+    """One round of ``job``: its work in one unit of work, committed together."""
+
+    async def round_() -> int:
+        async with unit_of_work() as uow:
+            return await job.run(uow)
+
+    return round_
+
+
+async def run_periodically(name: str, round_: Round, interval_seconds: float) -> None:
+    """Run a round now and then every interval; a failed round is logged and tried next time."""
     while True:
         try:
-            async with unit_of_work() as uow:
-                done = await job.run(uow)
+            done = await round_()
             if done:
-                log.info("periodic job %s did %d", job.name, done)
+                log.info("periodic job %s did %d", name, done)
         except Exception:
-            log.exception("periodic job %s failed; trying again in %ss", job.name, interval_seconds)
+            log.exception("periodic job %s failed; trying again in %ss", name, interval_seconds)
         await asyncio.sleep(interval_seconds)

@@ -110,15 +110,3 @@ async def _delete_chunk(database: Database, purge: _Purge, cutoff: datetime, chu
             delete(purge.model).where(key.in_(chosen)).execution_options(synchronize_session=False)
         )
     return int(result.rowcount or 0)
-
-
-async def purge_periodically(
-    database: Database, retention: timedelta, interval_seconds: float, metrics: ServiceMetrics
-) -> None:
-    """Purge now and then every interval; a failed round is logged and tried next time."""
-    while True:
-        try:
-            await purge_expired(database, retention, metrics=metrics)
-        except Exception:
-            log.exception("purging old rows failed; trying again in %ss", interval_seconds)
-        await asyncio.sleep(interval_seconds)

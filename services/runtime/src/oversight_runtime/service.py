@@ -51,10 +51,10 @@ from oversight_runtime.idempotency import Effect, run_idempotent
 from oversight_runtime.lag import watch_lag
 from oversight_runtime.limits import BodyTimeoutMiddleware, StreamLimiter, guarded_protocol
 from oversight_runtime.outbox import OutboxRelay
-from oversight_runtime.periodic import PeriodicJob, run_periodically
+from oversight_runtime.periodic import PeriodicJob, in_unit_of_work, run_periodically
 from oversight_runtime.producer import Message, RecoveringProducer
 from oversight_runtime.reference import UnknownOrganisation, load_registry
-from oversight_runtime.retention import purge_periodically
+from oversight_runtime.retention import purge_expired
 from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
@@ -286,18 +286,16 @@ class OversightService:
         tasks = [asyncio.create_task(self.relay.run_forever(), name="outbox-relay")]
         tasks += [
             asyncio.create_task(
-                run_periodically(job, self.unit_of_work, self.settings.periodic_job_seconds), name=job.name
+                run_periodically(
+                    job.name, in_unit_of_work(job, self.unit_of_work), self.settings.periodic_job_seconds
+                ),
+                name=job.name,
             )
             for job in self.jobs
         ]
         tasks.append(
             asyncio.create_task(
-                purge_periodically(
-                    self.database,
-                    timedelta(days=self.settings.retention_days),
-                    self.settings.purge_interval_seconds,
-                    self.metrics,
-                ),
+                run_periodically("retention", self._purge, self.settings.purge_interval_seconds),
                 name="retention",
             )
         )
@@ -336,6 +334,11 @@ class OversightService:
             await self.producer.stop()
             await self.database.dispose()
             log.info("%s stopped", self.name)
+
+    async def _purge(self) -> int:
+        """Old inbox, published outbox and idempotency rows (see ``retention``)."""
+        retention = timedelta(days=self.settings.retention_days)
+        return sum((await purge_expired(self.database, retention, metrics=self.metrics)).values())
 
     def _topics(self) -> list[str]:
         """Every topic this service touches, created up front so consumers never wait on metadata."""

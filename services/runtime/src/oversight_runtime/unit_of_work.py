@@ -64,6 +64,8 @@ class UnitOfWork:
 
     async def write_inserts(self) -> None:
         """After the session's own changes, which these rows may refer to."""
+        if not self.inserts:
+            return  # the commit flushes the session's own changes
         await self.session.flush()
         for table, rows in self.inserts.items():
             await insert_rows(self.session, table, rows)
