@@ -253,3 +253,27 @@ def test_a_discovery_document_for_another_issuer_is_not_trusted() -> None:
     response = app.post(_token())
     assert response.status_code == 503 and "names issuer 'https://evil.example/'" in response.text
     assert app.effects == 0
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    issuer: FakeIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same token again is not verified again; once past its expiry it is verified afresh, so
+    PyJWT's expiry check (tested above) applies to it again."""
+    app = Protected(issuer, leeway_seconds=0)
+    verifications = 0
+    decode = jwt.decode
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        nonlocal verifications
+        verifications += 1
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    now = time.time()
+    token = _token(_claims(exp=int(now) + 2))
+    assert [app.post(token).status_code for _ in range(3)] == [200, 200, 200]
+    assert verifications == 1 and app.effects == 3
+    monkeypatch.setattr(time, "time", lambda: now + 5)
+    app.post(token)
+    assert verifications == 2

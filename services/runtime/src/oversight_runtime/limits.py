@@ -84,7 +84,12 @@ class BodyTimeoutMiddleware:
             if body_complete:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                # ``asyncio.timeout`` and not ``wait_for``: wait_for receives in a task of its own,
+                # and when the caller is cancelled at that moment (Starlette's is_disconnected()
+                # polls receive in a cancelled scope) that task could take the body message and drop
+                # it, leaving the request to time out with its body long delivered.
+                async with asyncio.timeout(self.timeout):
+                    message = await receive()
             except TimeoutError:
                 raise HTTPException(
                     408, f"the request body did not arrive within {self.timeout:g}s", {"Connection": "close"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -59,10 +59,10 @@ from oversight_runtime.security import Access, audit
 from oversight_runtime.settings import ServiceSettings
 from oversight_runtime.storage import OutboxMessage
 from oversight_runtime.telemetry import (
+    CorrelationMiddleware,
     ServiceMetrics,
     configure_logging,
     configure_tracing,
-    correlation,
     correlation_id_var,
 )
 from oversight_runtime.tokens import TokenVerifier
@@ -362,15 +362,7 @@ class OversightService:
         app.state.access = self.access
         app.add_middleware(BodyTimeoutMiddleware, timeout=self.settings.client_timeout_seconds)
 
-        @app.middleware("http")
-        async def correlate(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            correlation_id = _valid_uuid(request.headers.get(CORRELATION_HEADER)) or str(uuid4())
-            with correlation(correlation_id):
-                response = await call_next(request)
-            response.headers[CORRELATION_HEADER] = correlation_id
-            return response
+        app.add_middleware(CorrelationMiddleware, header=CORRELATION_HEADER, valid=_valid_uuid)
 
         @app.exception_handler(UnknownOrganisation)
         async def unknown_organisation(_request: Request, error: UnknownOrganisation) -> JSONResponse:

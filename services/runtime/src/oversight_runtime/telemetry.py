@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
+from uuid import uuid4
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -21,6 +22,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pythonjsonlogger.json import JsonFormatter
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -32,6 +35,35 @@ def correlation(correlation_id: object) -> Iterator[None]:
         yield
     finally:
         correlation_id_var.reset(token)
+
+
+class CorrelationMiddleware:
+    """Every request runs under a correlation id: the caller's (when it is a valid one) or a new
+    one, sent back in the answer's header.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs the
+    rest of the app in a task group of its own and re-streams the answer, which cost ingest's write
+    path about a tenth of its CPU per request.
+    """
+
+    def __init__(self, app: ASGIApp, *, header: str, valid: Callable[[str | None], str | None]) -> None:
+        self.app = app
+        self.header = header
+        self.valid = valid
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = self.valid(Headers(scope=scope).get(self.header)) or str(uuid4())
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[self.header] = correlation_id
+            await send(message)
+
+        with correlation(correlation_id):
+            await self.app(scope, receive, send_with_header)
 
 
 class _ContextFilter(logging.Filter):
