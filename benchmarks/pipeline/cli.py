@@ -97,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bulk-size", type=int, default=100, help="(e) returns per bulk request (100)")
     p.add_argument("--bulk-clients", type=int, default=4, help="(e) concurrent bulk clients (4)")
     p.add_argument("--seed", type=int, default=2019, help="synthetic returns' seed (2019)")
+    p.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the services' store: the embedded default (sqlite) or PostgreSQL, as in production",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp directory (logs, data, broker)")
     p.add_argument(
         "--json-out", type=Path, default=REPO / "var" / "bench" / "pipeline.json", help="figures as JSON"
@@ -196,6 +202,9 @@ def start_and_measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     users = bench_users(registry)
     log(f"broker on {stack.bootstrap}; starting the OpenID Connect provider ({len(users.users)} users)")
     stack.start_issuer(users)
+    if args.database == "postgres":
+        log("starting PostgreSQL")
+        stack.start_postgres()
     for user in users.users:  # tokens before any clock starts
         stack.headers(user.username)
     pack = load_pack(ServiceSettings(service_name="bench").framework)  # the services' pack
@@ -219,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     host_before = report.machine()
-    stack = Stack(keep=args.keep)
+    stack = Stack(keep=args.keep, database=args.database)
     try:
         results = start_and_measure(stack, args)
     except KeyboardInterrupt:
@@ -246,6 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     report.write_json(args.json_out, document)
     print()
-    print(report.markdown(results, host))
+    print(report.markdown(results, host, args.database))
     print(f"\n(JSON: {args.json_out}; load average at start {host_before['load_average'][0]})")
     return 0

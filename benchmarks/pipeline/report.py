@@ -215,12 +215,13 @@ def rows(results: dict[str, Any]) -> list[Row]:
     return table
 
 
-def markdown(results: dict[str, Any], host: dict[str, Any]) -> str:
+def markdown(results: dict[str, Any], host: dict[str, Any], database: str = "sqlite") -> str:
     lines = ["| Measure | Figure | Target | Met |", "| --- | --- | --- | --- |"]
     lines += [f"| {' | '.join(cell.replace('|', '/') for cell in row)} |" for row in rows(results)]
     lines.append("")
     lines.append(
-        f"Measured on {host['cores']} cores ({host['cpu']}), Python {host['python']}, {host['date']}; "
+        f"Measured on {host['cores']} cores ({host['cpu']}), Python {host['python']}, {host['date']}, "
+        f"services on {'PostgreSQL' if database == 'postgres' else 'SQLite (the embedded default)'}; "
         f"load average {host['load_average'][0]} when the run ended."
     )
     return "\n".join(lines)

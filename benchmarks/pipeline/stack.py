@@ -100,10 +100,12 @@ def group_of(service: str) -> str:
 class Stack:
     """The broker, the OpenID Connect provider and the services of one run, in ``workdir``."""
 
-    def __init__(self, keep: bool) -> None:
+    def __init__(self, keep: bool, database: str = "sqlite") -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
         self.keep = keep
+        self.database = database
         self.broker: Any = None  # deploy/kafka/broker.py's KafkaBroker
+        self.postgres: Any = None  # deploy/postgres/pg.py's PostgresServer, with --database postgres
         self.issuer: RunningIssuer | None = None
         self.services: dict[str, ServiceProcess] = {}
         self._dirs = 0
@@ -116,6 +118,19 @@ class Stack:
     def start_broker(self) -> None:
         self.broker = load_deploy_module("deploy/kafka/broker.py").KafkaBroker()
         self.broker.start(data_dir=self.workdir / "kafka")
+
+    def start_postgres(self) -> None:
+        """The recommended production store: one server, a fresh database per service and measure
+        (the tests' own PostgreSQL from Debian's packages, here with fsync on, as in production)."""
+        self.postgres = load_deploy_module("deploy/postgres/pg.py").PostgresServer()
+        self.postgres.start(durable=True)  # its own temp dir: the workdir is private to this user
+
+    def _database_env(self, name: str, data_dir: Path) -> dict[str, str]:
+        if self.postgres is None:
+            return {}
+        database = f"{name}_{data_dir.name}".replace("-", "_")
+        self.postgres.create_database(database)
+        return {"OVERSIGHT_DATABASE_URL": self.postgres.url(database)}
 
     def start_issuer(self, users: DemoUsers) -> None:
         """The local provider with the benchmark's users, as ``deploy/run.py`` starts it."""
@@ -143,7 +158,8 @@ class Stack:
         return path
 
     def service(self, name: str, data_dir: Path) -> ServiceProcess:
-        """A service process on the embedded defaults (SQLite under ``data_dir``), not started."""
+        """A service process on the embedded defaults (SQLite under ``data_dir``, or a database
+        of its own with ``--database postgres``), not started."""
         assert self.issuer is not None
         process = ServiceProcess(
             spec=spec_of(name),
@@ -152,6 +168,7 @@ class Stack:
                 "OVERSIGHT_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
                 "OVERSIGHT_DATA_DIR": str(data_dir),
                 "OVERSIGHT_AUTH_ISSUER": self.issuer.issuer,
+                **self._database_env(name, data_dir),
             },
             log_path=data_dir / f"{name}.log",
         )
@@ -172,6 +189,9 @@ class Stack:
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 self.broker.stop()
+        if self.postgres is not None:
+            with contextlib.suppress(Exception):
+                self.postgres.stop()
         if self.keep:
             log(f"kept {self.workdir} (logs, data, broker)")
         else:

@@ -81,7 +81,16 @@ class PostgresServer:
         assert self.bindir is not None
         return str(self.bindir / name)
 
-    def start(self, port: int | None = None, data_dir: Path | None = None, timeout: float = 60) -> None:
+    def start(
+        self,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        timeout: float = 60,
+        *,
+        durable: bool = False,
+    ) -> None:
+        """Start the server; unless ``durable``, without fsync (tests need no crash safety and
+        run faster; a benchmark of the production store must not skip it)."""
         self.bindir = ensure_installed()
         self.port = port or _free_port()
         self._owns_data_dir = data_dir is None
@@ -107,10 +116,9 @@ class PostgresServer:
                 "UTF8",
                 "--no-locale",
             )
-        options = (
-            f"-p {self.port} -k {cluster} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -k {cluster} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = self._run(
             self._tool("pg_ctl"),
             "-D",
