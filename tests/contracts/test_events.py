@@ -74,6 +74,7 @@ from oversight_runtime.devtools import (
     schema_fingerprint,
     wire_shape,
 )
+from tests.unit.test_support_events import support_package_examples
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 NOW = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
@@ -282,6 +283,7 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         package,
         *_signed_in_examples(proposed),
         *_bounded_examples([trigger, cleared, review, scores, need, resolved, proposed, package]),
+        *support_package_examples(),
     ]
 
 

@@ -82,4 +82,4 @@ async def test_each_service_shows_its_part_of_a_report(
     assert need["status"] == "open" and need["triggers"][0]["code"] == "exception_report"
     assert draft["need_id"] == need["id"] and draft["status"] == "draft"
     assert draft["icbs"] == ["QWE"] and draft["region"] == "Y56"
-    assert [entry["kind"] for entry in timeline] == ["proposed"]
+    assert [entry["type"] for entry in timeline] == ["drafted"]

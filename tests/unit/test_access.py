@@ -41,6 +41,7 @@ segmentation.read        Y               Y            Y          Y        Y     
 ics_view.record          .               .            .          Y        .               .                .
 segment.decide           .               .            .          .        .               Y                .
 support.read             Y               Y            Y          Y        Y               Y                Y
+support.act              Y               Y            Y          Y        Y               Y                .
 alerts.read              .               .            Y          Y        Y               Y                Y
 """
 

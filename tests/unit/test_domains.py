@@ -20,6 +20,7 @@ from oversight_contracts import (
     SubmissionReceivedV2Data,
     SupportNeedIdentified,
     SupportNeedIdentifiedData,
+    SupportPackageProposedV2,
     Theme,
     TriggerRaised,
     TriggerRaisedData,
@@ -31,9 +32,10 @@ from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 from oversight_metrics import domain as metrics
 from oversight_notification import domain as notification
 from oversight_runtime.errors import Rejected
-from oversight_runtime.reference import load_registry
+from oversight_runtime.reference import Provider, load_registry
 from oversight_segmentation import domain as segmentation
 from oversight_support_coordination import domain as support
+from oversight_support_coordination.catalogue import load_catalogue
 
 NOW = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 REGISTRY = load_registry()
@@ -453,9 +455,14 @@ def _need(provider: str = "RRU") -> SupportNeedIdentified:
     )
 
 
+def _proposal(need: SupportNeedIdentified, provider: Provider) -> SupportPackageProposedV2:
+    plan = support.draft_plan(need, provider, load_catalogue(), segment=None, today=NOW.date())
+    return support.propose_package(need, provider, plan, package_id=uuid4(), now=NOW)
+
+
 def test_package_is_a_draft_for_all_the_providers_icbs_and_its_region() -> None:
     provider = REGISTRY.provider("RRU")
-    proposal = support.propose_package(_need(), provider, package_id=uuid4(), now=NOW)
+    proposal = _proposal(_need(), provider)
     assert proposal.data.status == "draft"
     assert proposal.data.icbs == list(provider.icbs) and len(provider.icbs) > 1
     assert proposal.data.region == "Y56"
@@ -464,7 +471,7 @@ def test_package_is_a_draft_for_all_the_providers_icbs_and_its_region() -> None:
 
 def test_alert_goes_to_every_icb_and_the_region_once() -> None:
     provider = REGISTRY.provider("RRU")
-    proposal = support.propose_package(_need(), provider, package_id=uuid4(), now=NOW)
+    proposal = _proposal(_need(), provider)
     draft = notification.route_package_proposal(proposal, provider)
     assert draft.audiences == (*provider.icbs, provider.region)
     assert provider.name in draft.title
@@ -473,7 +480,7 @@ def test_alert_goes_to_every_icb_and_the_region_once() -> None:
 def test_alert_audiences_come_from_the_registry_not_the_event() -> None:
     """An event claiming QMJ and the South East for RJ1 still alerts only QKK and London."""
     provider = REGISTRY.provider("RJ1")
-    honest = support.propose_package(_need("RJ1"), provider, package_id=uuid4(), now=NOW)
+    honest = _proposal(_need("RJ1"), provider)
     forged = honest.model_copy(
         update={"data": honest.data.model_copy(update={"icbs": ["QMJ"], "region": "Y59"})}
     )

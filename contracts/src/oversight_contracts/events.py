@@ -592,6 +592,25 @@ AnySupportNeedResolved = SupportNeedResolved | SupportNeedResolvedV2
 AnySegmentProposed = SegmentProposed | SegmentProposedV2
 AnySupportPackageProposed = SupportPackageProposed | SupportPackageProposedV2
 
+# The support-package lifecycle's events live in their own module, which builds on ``Payload``,
+# ``Actor`` and the bounded texts above: imported here, once those exist, so that ``ALL_EVENTS``
+# names every event. (``oversight_contracts`` imports this module first, so this always resolves.)
+from oversight_contracts.support import (  # noqa: E402
+    SupportPackageAcknowledged,
+    SupportPackageAgreed,
+    SupportPackageCommentAdded,
+    SupportPackageDeliveryStarted,
+    SupportPackageEdited,
+    SupportPackageEscalated,
+    SupportPackageExitDeclined,
+    SupportPackageExited,
+    SupportPackageExitProposed,
+    SupportPackageMilestoneMissed,
+    SupportPackagePutForward,
+    SupportPackageSignedOff,
+    SupportPackageSignOffWithdrawn,
+    SupportPackageWithdrawn,
+)
 
 #: Every event type, in the order of the main flow.
 ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
@@ -623,6 +642,20 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     SupportNeedResolvedV2,
     SegmentProposedV2,
     SupportPackageProposedV2,
+    SupportPackagePutForward,
+    SupportPackageEdited,
+    SupportPackageSignedOff,
+    SupportPackageSignOffWithdrawn,
+    SupportPackageAgreed,
+    SupportPackageAcknowledged,
+    SupportPackageCommentAdded,
+    SupportPackageDeliveryStarted,
+    SupportPackageMilestoneMissed,
+    SupportPackageExitProposed,
+    SupportPackageExitDeclined,
+    SupportPackageExited,
+    SupportPackageWithdrawn,
+    SupportPackageEscalated,
 )
 
 #: Released versions no service publishes any more: kept so that their history on the broker stays

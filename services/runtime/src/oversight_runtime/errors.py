@@ -17,6 +17,8 @@ class Problem:
 class Rejected(Exception):
     """Raised by pure domain code; the HTTP layer turns it into 422 naming each failing field."""
 
+    status_code = 422
+
     def __init__(self, *problems: Problem) -> None:
         super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.msg}" for p in problems))
         self.problems = problems
@@ -27,6 +29,13 @@ class Rejected(Exception):
 
     def detail(self) -> list[dict[str, object]]:
         return [{"loc": list(p.loc), "msg": p.msg, "type": p.type} for p in self.problems]
+
+
+class Forbidden(Rejected):
+    """A domain rule says this user may not take this act (their role or organisation): the HTTP
+    layer answers 403, with the same detail shape as a 422, and nothing changes."""
+
+    status_code = 403
 
 
 #: The most of a bad input an error answer shows: enough to recognise it, never the whole input.

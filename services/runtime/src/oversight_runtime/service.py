@@ -420,7 +420,7 @@ class OversightService:
 
         @app.exception_handler(Rejected)
         async def rejected(_request: Request, error: Rejected) -> JSONResponse:
-            return JSONResponse({"detail": error.detail()}, status_code=422)
+            return JSONResponse({"detail": error.detail()}, status_code=error.status_code)
 
         @app.get("/healthz", tags=["health"])
         async def healthz() -> dict[str, str]:

@@ -1,61 +1,157 @@
-"""Support coordination's event handlers."""
+"""Support coordination's event handlers: each need joins its provider's case with a draft package
+of its own; segmentation decisions keep each provider's segment."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from uuid import UUID, uuid4
 
 from sqlmodel import select
 
-from oversight_contracts import AnySupportNeedIdentified, SupportNeedIdentified, SupportNeedIdentifiedV2
+from oversight_contracts import (
+    AnySupportNeedIdentified,
+    SegmentDecided,
+    SegmentDecidedV2,
+    SupportNeedIdentified,
+    SupportNeedIdentifiedV2,
+)
 from oversight_runtime.handlers import EventHandlers
+from oversight_runtime.reference import Provider
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_support_coordination import domain
-from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
+from oversight_support_coordination.catalogue import OffersCatalogue, load_catalogue
+from oversight_support_coordination.packages import store_plan
+from oversight_support_coordination.storage import (
+    CaseNeed,
+    PackageTimelineEntry,
+    ProviderSegment,
+    SupportCase,
+    SupportPackage,
+)
 
 handlers = EventHandlers()
 
 
+@cache
+def catalogue() -> OffersCatalogue:
+    """The offers catalogue, validated once when first needed."""
+    return load_catalogue()
+
+
 @handlers.on(SupportNeedIdentified, SupportNeedIdentifiedV2)
-async def open_draft_package(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
-    """Open a draft support package for a newly identified need."""
+async def join_case(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
+    """A need joins its provider's open case (opened if there is none) with a draft package of its
+    own, drafted from the catalogue: the case shows the provider's needs together (para 33), and
+    each need is tailored for (para 32)."""
     provider = uow.registry.provider(event.data.provider)
-    opened: set[UUID] = uow.cache.setdefault("needs with a package", set())
-    if event.data.need_id in opened:
+    seen: set[UUID] = uow.cache.setdefault("needs seen", set())
+    if event.data.need_id in seen:
         return
-    with uow.session.no_autoflush:  # this batch's packages are in ``opened``: no flush per event
-        existing = (
-            await uow.session.exec(
-                select(SupportPackage.id).where(SupportPackage.need_id == event.data.need_id).limit(1)
-            )
-        ).first()
-    opened.add(event.data.need_id)
-    if existing is not None:  # one package per need, whatever the delivery history
-        return
+    seen.add(event.data.need_id)
+    with uow.session.no_autoflush:  # this batch's rows are in the cache: no flush per event
+        if await uow.session.get(CaseNeed, event.data.need_id) is not None:
+            return  # this need is already in a case, whatever the delivery history
+        case = await _open_case(uow, provider)
+        segment = await _segment(uow, provider.ods_code)
     now = datetime.now(UTC)
-    proposal = domain.propose_package(event, provider, package_id=uuid4(), now=now)
-    data = proposal.data
     uow.session.add(
-        SupportPackage(
-            id=data.package_id,
-            need_id=data.need_id,
-            provider=data.provider,
-            theme=data.theme.value,
-            status=data.status,
-            icbs=list(data.icbs),
-            region=data.region,
-            summary=data.summary,
-            created_at=now,
+        CaseNeed(
+            need_id=event.data.need_id,
+            case_id=case.id,
+            theme=event.data.theme.value,
+            trigger_code=",".join(domain.trigger_codes(event))[:64] or "unknown",
+            trigger_id=",".join(str(t) for t in event.data.trigger_ids)[:200],
+            reason=event.data.reason,
+            identified_at=event.data.identified_at,
         )
     )
+    _new_draft(uow, event, provider, case, segment, now)
+
+
+def _new_draft(
+    uow: UnitOfWork,
+    event: AnySupportNeedIdentified,
+    provider: Provider,
+    case: SupportCase,
+    segment: int | None,
+    now: datetime,
+) -> None:
+    plan = domain.draft_plan(event, provider, catalogue(), segment=segment, today=now.date())
+    proposal = domain.propose_package(event, provider, plan, package_id=uuid4(), now=now)
+    data = proposal.data
+    package = SupportPackage(
+        id=data.package_id,
+        need_id=data.need_id,
+        case_id=case.id,
+        provider=data.provider,
+        theme=data.theme.value,
+        status="draft",
+        icbs=list(data.icbs),
+        region=data.region,
+        summary=data.summary,
+        created_at=now,
+        status_changed_at=now,
+    )
+    store_plan(package, plan)
+    uow.session.add(package)
+    _timeline(uow, package.id, "drafted", f"Draft opened for need {data.need_id}", now, event)
+    uow.publish(proposal)
+
+
+def _timeline(
+    uow: UnitOfWork, package_id: UUID, kind: str, detail: str, at: datetime, cause: AnySupportNeedIdentified
+) -> None:
     # Written with the batch's other rows after the packages (it refers to one).
     uow.insert_later(
         PackageTimelineEntry,
         {
-            "package_id": data.package_id,
-            "kind": "proposed",
-            "detail": f"Draft opened for need {data.need_id}",
-            "at": now,
+            "package_id": package_id,
+            "kind": kind,
+            "detail": detail,
+            "at": at,
+            "status": "draft",
+            "details": {"need_id": str(cause.data.need_id)},
+            "cause_event_id": cause.id,
+            "correlation_id": cause.correlation_id,
         },
     )
-    uow.publish(proposal)
+
+
+async def _open_case(uow: UnitOfWork, provider: Provider) -> SupportCase:
+    key = ("case", provider.ods_code)
+    if (case := uow.cache.get(key)) is None:
+        query = select(SupportCase).where(
+            SupportCase.provider == provider.ods_code, SupportCase.status == "open"
+        )
+        case = (await uow.session.exec(query.limit(1))).first()
+        if case is None:
+            case = SupportCase(
+                id=uuid4(), provider=provider.ods_code, icbs=list(provider.icbs), region=provider.region
+            )
+            uow.session.add(case)
+            await uow.session.flush()  # before its needs and packages, which refer to it
+        uow.cache[key] = case
+    return case
+
+
+async def _segment(uow: UnitOfWork, provider: str) -> int | None:
+    key = ("segment", provider)
+    if key not in uow.cache:
+        row = await uow.session.get(ProviderSegment, provider)
+        uow.cache[key] = row.segment if row else None
+    segment: int | None = uow.cache[key]
+    return segment
+
+
+@handlers.on(SegmentDecided, SegmentDecidedV2)
+async def keep_segment(uow: UnitOfWork, event: SegmentDecided | SegmentDecidedV2) -> None:
+    """The provider's latest segment (a later decision replaces an earlier one, in decision time)."""
+    data = event.data
+    row = await uow.session.get(ProviderSegment, data.provider)
+    if row is None:
+        row = ProviderSegment(provider=data.provider, segment=data.segment, decided_at=data.decided_at)
+        uow.session.add(row)
+    elif data.decided_at >= row.decided_at:
+        row.segment, row.decided_at = data.segment, data.decided_at
+    uow.cache[("segment", data.provider)] = row.segment

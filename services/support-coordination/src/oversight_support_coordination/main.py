@@ -9,6 +9,7 @@ from oversight_runtime.service import OversightService
 from oversight_runtime.settings import ServiceSettings
 from oversight_support_coordination.api import router
 from oversight_support_coordination.handlers import handlers
+from oversight_support_coordination.packages import PUBLISHED
 
 NAME = "support-coordination"
 
@@ -19,7 +20,7 @@ def create_service(settings: ServiceSettings | None = None) -> OversightService:
         description=__doc__ or "",
         api=router,
         handlers=handlers,
-        publishes=[SupportPackageProposedV2],
+        publishes=[SupportPackageProposedV2, *PUBLISHED],
         migrations=Path(__file__).parent / "migrations",
         settings=settings,
     )

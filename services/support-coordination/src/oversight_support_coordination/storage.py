@@ -1,34 +1,103 @@
-"""What support coordination keeps: support packages and the timeline of each."""
+"""What support coordination keeps: a support case per provider, its needs, its packages and the
+timeline of each package.
+
+A package's content (the "new deal": problem, plan items, KPIs, exit criteria, review dates) is one
+JSON document, read and written whole through ``lifecycle.PackagePlan``; what an agreement rests on
+is frozen into ``basis`` when it is agreed, so later changes cannot rewrite it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from oversight_runtime.storage import timestamp
 
 
+class SupportCase(SQLModel, table=True):
+    """A provider's open conversation about support: every need identified while it is open
+    joins it (paras 32-33), so needs sharing a cause are seen together."""
+
+    __tablename__ = "support_case"
+
+    id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    icbs: list[str] = Field(sa_type=JSON)
+    region: str = Field(max_length=5)
+    status: str = Field(default="open", max_length=16)
+    opened_at: datetime = timestamp()
+    closed_at: datetime | None = timestamp(nullable=True)
+
+
+class CaseNeed(SQLModel, table=True):
+    """A support need in a case, and the underlying cause it shares with others, if any."""
+
+    __tablename__ = "support_case_need"
+
+    need_id: UUID = Field(primary_key=True)
+    case_id: UUID = Field(foreign_key="support_case.id", index=True)
+    theme: str = Field(max_length=64)
+    trigger_code: str = Field(max_length=64)
+    trigger_id: str = Field(max_length=200)
+    reason: str
+    identified_at: datetime = timestamp()
+    resolved_at: datetime | None = timestamp(nullable=True)
+    shared_cause: str | None = None
+
+
 class SupportPackage(SQLModel, table=True):
-    """A package of support for one need, co-owned by the provider's ICBs and its region."""
+    """A package of support, co-owned by the provider's ICBs and its region (para 32)."""
 
     __tablename__ = "support_package"
 
     id: UUID = Field(primary_key=True)
+    #: The need the draft was opened for; later needs of the case join its plan.
     need_id: UUID = Field(unique=True)
+    case_id: UUID | None = Field(default=None, foreign_key="support_case.id", index=True)
     provider: str = Field(index=True, max_length=5)
     theme: str
     status: str = "draft"
     icbs: list[str] = Field(sa_type=JSON)
     region: str
     summary: str
+    plan: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    sign_offs: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    acknowledged_by: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    basis: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: SQLAlchemy's version counter, bumped by every update: an update made from a stale read
+    #: fails (``StaleDataError``, answered 409) instead of silently overwriting another's change.
+    version: int = 1
     created_at: datetime = timestamp()
+    status_changed_at: datetime | None = timestamp(nullable=True)
+    agreed_at: datetime | None = timestamp(nullable=True)
+    delivery_started_at: datetime | None = timestamp(nullable=True)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class ProviderSegment(SQLModel, table=True):
+    """Each provider's latest segment, from the regional team's decisions (``segment.decided``):
+    it chooses the offers a draft may name (mandated support only for segments 3-4, Table 2) and
+    the segment-1 providers that can support others as peers."""
+
+    __tablename__ = "provider_segment"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    segment: int
+    decided_at: datetime = timestamp()
 
 
 class PackageTimelineEntry(SQLModel, table=True):
-    """Every change to a package, so its history reads as a story (as Dispatch's timelines)."""
+    """Every change to a package, so its history reads as a story (Dispatch's timelines, OnCall's
+    alert group log): what, who (from the token; none when monitoring acted), why, and the event
+    that caused it."""
 
     __tablename__ = "package_timeline"
 
@@ -37,6 +106,12 @@ class PackageTimelineEntry(SQLModel, table=True):
     kind: str
     detail: str
     at: datetime = timestamp()
+    status: str | None = Field(default=None, max_length=16)
+    actor: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    reason: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    cause_event_id: UUID | None = None
+    correlation_id: UUID | None = None
 
 
-TABLES = (SupportPackage, PackageTimelineEntry)
+TABLES = (SupportCase, CaseNeed, SupportPackage, ProviderSegment, PackageTimelineEntry)

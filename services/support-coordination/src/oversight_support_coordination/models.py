@@ -1,0 +1,160 @@
+"""Request and response bodies of support coordination's API; routes never return a table as it is.
+
+Who acted is never part of a request: it is the signed-in user. What a package holds is the
+lifecycle's ``PackagePlan``; edit bodies here are validated strictly and turned into it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from oversight_contracts import Actor, OdsCode, PackageStatus, Prose
+from oversight_contracts.frameworks import Direction
+from oversight_support_coordination.lifecycle import (
+    ExitCriterion,
+    Kpi,
+    Milestone,
+    PackageAction,
+    PackageEdit,
+    PackagePlan,
+    PlanItem,
+    PlanItemStatus,
+)
+
+Period = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM.")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanItemBody(_Body):
+    id: UUID | None = Field(default=None, description="Keep an item's id to edit it; none for a new item.")
+    action: Prose = Field(min_length=1, max_length=1000, description="What will be done.")
+    needs: list[UUID] = Field(min_length=1, max_length=50, description="The needs it addresses (para 33).")
+    owner: OdsCode = Field(description="The organisation that owns the item.")
+    offer: str | None = Field(default=None, max_length=64, description="A catalogue offer id (para 35).")
+    peer: OdsCode | None = Field(default=None, description="A peer provider giving support (Table 2).")
+    due: date | None = None
+    status: PlanItemStatus = PlanItemStatus.PLANNED
+
+    def item(self) -> PlanItem:
+        data = self.model_dump(exclude={"id", "needs"})
+        return PlanItem(id=self.id or uuid4(), needs=tuple(self.needs), **data)
+
+
+class MilestoneBody(_Body):
+    period: str = Period
+    target: float = Field(allow_inf_nan=False)
+
+
+class KpiBody(_Body):
+    metric: str = Field(min_length=1, max_length=64, description="A metric of the framework pack.")
+    direction: Direction
+    baseline: float | None = Field(default=None, allow_inf_nan=False)
+    trajectory: list[MilestoneBody] = Field(min_length=1, max_length=36)
+
+    def kpi(self) -> Kpi:
+        trajectory = tuple(Milestone(m.period, m.target) for m in self.trajectory)
+        return Kpi(self.metric, self.direction, trajectory, self.baseline)
+
+
+class ExitCriterionBody(_Body):
+    description: Prose = Field(min_length=1, max_length=1000)
+    clears: list[str] = Field(default_factory=list, max_length=20, description="Trigger codes it clears.")
+
+
+class PackageEditBody(_Body):
+    """The parts of the "new deal" (Kerr rec 1.6) to replace; a part left out stays as it is."""
+
+    problem_statement: Prose | None = Field(default=None, min_length=1, max_length=5000)
+    plan_items: list[PlanItemBody] | None = Field(default=None, max_length=100)
+    kpis: list[KpiBody] | None = Field(default=None, max_length=20)
+    exit_criteria: list[ExitCriterionBody] | None = Field(default=None, max_length=50)
+    review_dates: list[date] | None = Field(default=None, max_length=20)
+
+    def edit(self) -> PackageEdit:
+        def tupled(values: list[Any] | None, convert: Any) -> tuple[Any, ...] | None:
+            return None if values is None else tuple(convert(v) for v in values)
+
+        return PackageEdit(
+            problem_statement=self.problem_statement,
+            plan_items=tupled(self.plan_items, PlanItemBody.item),
+            kpis=tupled(self.kpis, KpiBody.kpi),
+            exit_criteria=tupled(self.exit_criteria, lambda c: ExitCriterion(c.description, tuple(c.clears))),
+            review_dates=tupled(self.review_dates, lambda d: d),
+        )
+
+
+class PackageActionBody(_Body):
+    """A move in the package's lifecycle (sign-off, acknowledgement, comment, ...)."""
+
+    action: PackageAction = Field(description="Edit the package's content with PATCH instead.")
+    reason: Prose | None = Field(default=None, max_length=4000, description="Why; the comment itself.")
+
+
+class SignOffPublic(BaseModel):
+    role_kind: str
+    organisation: str
+    user: str
+    at: datetime
+
+
+class PackagePublic(BaseModel):
+    id: UUID
+    case_id: UUID | None
+    need_id: UUID
+    provider: str
+    theme: str
+    status: PackageStatus
+    icbs: list[str]
+    region: str
+    summary: str
+    plan: PackagePlan
+    sign_offs: list[SignOffPublic]
+    acknowledged_by: list[dict[str, Any]]
+    basis: dict[str, Any] | None
+    version: int
+    created_at: datetime
+    agreed_at: datetime | None
+    delivery_started_at: datetime | None
+    allowed_actions: list[PackageAction] = Field(description="What the package's status allows next.")
+
+
+class CaseNeedPublic(BaseModel):
+    need_id: UUID
+    theme: str
+    trigger_code: str
+    reason: str
+    identified_at: datetime
+    resolved_at: datetime | None
+    shared_cause: str | None
+
+
+class CasePublic(BaseModel):
+    id: UUID
+    provider: str
+    icbs: list[str]
+    region: str
+    status: str
+    opened_at: datetime
+    needs: list[CaseNeedPublic]
+    packages: list[UUID]
+
+
+class TimelineEntryPublic(BaseModel):
+    id: int
+    package_id: UUID
+    type: str
+    detail: str
+    at: datetime
+    status: str | None
+    actor: Actor | None
+    reason: str | None
+    details: dict[str, Any]
+    cause_event_id: UUID | None
+    correlation_id: UUID | None
