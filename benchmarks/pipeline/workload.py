@@ -9,7 +9,7 @@ metrics treats it as a revision, which is other work than a new month.
 Events are built by the functions the services publish them with: ingest's ``accept_submission``
 and ``accept_exception_report``, metrics' ``trigger_changes`` (on triggers the real engine found)
 and ``evaluations_for_submission``, segmentation's ``assess_trigger`` and ``propose_segment``,
-support coordination's ``propose_package``. An event a service parks is then a finding about the
+support coordination's ``draft_plan`` and ``propose_package``. An event a service parks is then a finding about the
 service, not about this script.
 """
 
@@ -46,6 +46,7 @@ from oversight_metrics import domain as metrics_domain
 from oversight_runtime.reference import OrganisationRegistry
 from oversight_segmentation import domain as segmentation_domain
 from oversight_support_coordination import domain as support_domain
+from oversight_support_coordination.handlers import catalogue
 
 #: Months in one synthetic trust's block of returns (the engine benchmark's year).
 BLOCK_MONTHS = 12
@@ -197,13 +198,14 @@ class Workload:
 
     def packages(self, count: int) -> list[SupportPackageProposedV2]:
         """``count`` draft packages, as support coordination opens them for new needs."""
+        return [self.package(need) for need in self.needs(count)]
+
+    def package(self, need: SupportNeedIdentifiedV2) -> SupportPackageProposedV2:
+        """The draft package support coordination opens for ``need``, from the offers catalogue."""
         now = datetime.now(UTC)
-        return [
-            support_domain.propose_package(
-                need, self.registry.provider(need.subject), package_id=uuid4(), now=now
-            )
-            for need in self.needs(count)
-        ]
+        provider = self.registry.provider(need.subject)
+        plan = support_domain.draft_plan(need, provider, catalogue(), segment=None, today=now.date())
+        return support_domain.propose_package(need, provider, plan, package_id=uuid4(), now=now)
 
     def variety(self, per_type: int) -> list[Envelope[Any]]:
         """Up to ``per_type`` events of each of several types (what a replay reads), made the
@@ -222,10 +224,7 @@ class Workload:
         events += triggers
         needs = self.needs(per_type)
         events += needs
-        events += [
-            support_domain.propose_package(n, self.registry.provider(n.subject), package_id=uuid4(), now=now)
-            for n in needs
-        ]
+        events += [self.package(n) for n in needs]
         for trigger in triggers[:per_type]:
             opened = metrics_domain.OpenTrigger(
                 trigger.data.trigger_id,
