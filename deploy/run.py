@@ -17,9 +17,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from types import FrameType, ModuleType
+from typing import Any
 
 from oversight_engine.periods import month_of, period_of
 
@@ -48,7 +49,9 @@ def _load(relative: str) -> ModuleType:
     return module
 
 
-def _post(url: str, body: Mapping[str, object], key: str, token: str) -> dict[str, object]:
+def _post(
+    url: str, body: Mapping[str, object], key: str, token: str, method: str = "POST"
+) -> dict[str, object]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -57,23 +60,106 @@ def _post(url: str, body: Mapping[str, object], key: str, token: str) -> dict[st
             "Idempotency-Key": key,
             "Authorization": f"Bearer {token}",
         },
-        method="POST",
+        method=method,
     )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            result: dict[str, object] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as error:  # say what was refused, not only the status
+        raise RuntimeError(f"{method} {url} answered {error.code}: {error.read().decode()[:500]}") from None
+
+
+def _get(url: str, token: str) -> object:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        result: dict[str, object] = json.loads(response.read())
-        return result
+        return json.loads(response.read())
+
+
+#: The demo's packages: (provider, theme, how far it goes, the ICS lead and the trust user). Each
+#: step is taken only when the package's status still needs it, so a second `make run` on the
+#: same data changes nothing.
+DEMO_PACKAGES = (
+    ("RAL", "quality_of_care", "agreed", "qmj.lead", "ral.submitter"),
+    ("RJ1", "finance_and_use_of_resources", "in_delivery", "qkk.lead", "rj1.viewer"),
+)
+#: The acts that take a package from each status towards the demo's target, by whom.
+DEMO_STEPS: dict[str, list[tuple[str, str]]] = {
+    "draft": [("ics", "propose")],
+    "proposed": [("ics", "sign_off"), ("region", "sign_off")],
+    "agreed": [("trust", "acknowledge"), ("region", "start_delivery")],
+}
+
+
+def demo_packages(urls: Mapping[str, str], token: Callable[[str], str], timeout: float = 60) -> list[str]:
+    """Take one drafted package to agreed and another into delivery, each act by its demo user
+    (issue 11: the demo shows a package agreed and one in delivery)."""
+    base = f"{urls['support-coordination']}/v1/support-packages"
+    shown = []
+    for provider, theme, target, ics, trust in DEMO_PACKAGES:
+        users = {"ics": ics, "region": "y56.decider", "trust": trust}
+        package = _wait_for_package(base, provider, theme, token("y56.decider"), timeout)
+        if package["status"] == "draft" and (missing := _missing_parts(package)):
+            key = f"demo-{package['id']}-shape"
+            package = _post(f"{base}/{package['id']}", missing, key, token(ics), method="PATCH")
+        while package["status"] != target:
+            for side, action in DEMO_STEPS[str(package["status"])]:
+                key = f"demo-{package['id']}-{side}-{action}"
+                package = _post(
+                    f"{base}/{package['id']}/actions", {"action": action}, key, token(users[side])
+                )
+        shown.append(f"{provider} {theme.replace('_', ' ')} package {target.replace('_', ' ')}")
+    return shown
+
+
+def _missing_parts(package: Mapping[str, Any]) -> dict[str, object]:
+    """What the ICS lead adds to a draft that lacks part of the "new deal" (a draft opened before
+    drafts came from the offers catalogue has none of it)."""
+    plan, region = package["plan"], package["region"]
+    today = date.today()
+    parts: dict[str, object] = {
+        "problem_statement": package["summary"],
+        "plan_items": [
+            {
+                "action": "Diagnostic review with the regional team",
+                "needs": [package["need_id"]],
+                "owner": region,
+            }
+        ],
+        "exit_criteria": [{"description": "The triggers behind the need have cleared", "clears": []}],
+        "review_dates": [
+            date(today.year + (today.month + 2) // 12, (today.month + 2) % 12 + 1, 1).isoformat()
+        ],
+    }
+    return {name: value for name, value in parts.items() if not plan.get(name)}
+
+
+def _wait_for_package(base: str, provider: str, theme: str, token: str, timeout: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        packages = _get(f"{base}?provider={provider}&theme={theme}", token)
+        assert isinstance(packages, list)
+        if packages:
+            first: dict[str, object] = packages[0]
+            return first
+        time.sleep(0.5)
+    raise RuntimeError(f"no {theme} package for {provider} within {timeout:.0f}s")
 
 
 def demo(urls: Mapping[str, str], issuer: str) -> None:
-    """London trusts report by exception and send returns, the region records facts and an ICS
-    lead gives a view, each as its own demo user, so every service has something to show."""
+    """London trusts report by exception and send returns, the region records facts, an ICS lead
+    gives a view, and two support packages are agreed (one of them in delivery), each act by its
+    own demo user, so every service has something to show."""
     today = date.today().isoformat()
     tokens: dict[str, str] = {}
 
-    def post(user: str, service: str, path: str, body: Mapping[str, object], key: str) -> None:
+    def token(user: str) -> str:
         if user not in tokens:
             tokens[user] = fetch_token(issuer, user)
-        _post(f"{urls[service]}{path}", body, key, tokens[user])
+        return tokens[user]
+
+    def post(user: str, service: str, path: str, body: Mapping[str, object], key: str) -> None:
+        _post(f"{urls[service]}{path}", body, key, token(user))
 
     reports = [
         (
@@ -109,6 +195,9 @@ def demo(urls: Mapping[str, str], issuer: str) -> None:
         "view": "The system supports targeted support for urgent care; the finance plan is agreed locally.",
     }
     post("qkk.lead", "segmentation", "/v1/providers/RJ1/ics-views", view, f"demo-ics-view-RJ1-{today}")
+
+    for line in demo_packages(urls, token):
+        print(f"demo: {line}")
 
 
 def _month(months_ago: int) -> str:
