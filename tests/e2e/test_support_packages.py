@@ -1,6 +1,7 @@
 """A support package from a need to delivery, over the real broker, identity provider and
 PostgreSQL: drafted from the catalogue, shaped, put forward, signed off by the ICS lead and the
-regional decider, acknowledged by the trust, delivered; refusals change nothing."""
+regional decider, acknowledged by the trust, delivered; refusals change nothing. Two needs of one
+provider marked as sharing an underlying cause get one plan item addressing both (para 33)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import uuid4
 
 import httpx
 
-from oversight_contracts import SupportPackageAgreed
+from oversight_contracts import SupportPackageAgreed, SupportPackageEdited
 from tests.support.identity import RunningIssuer
 from tests.support.kafka_io import eventually, read_events
 from tests.support.platform import RunningPlatform
@@ -133,4 +134,127 @@ async def test_a_package_goes_from_a_need_to_delivery_agreed_by_the_ics_and_the_
 
 async def _agreed(kafka: str, package: str) -> list[SupportPackageAgreed]:
     events = await read_events(kafka, SupportPackageAgreed, provider="RAL")
+    return [e for e in events if str(e.data.package_id) == package]
+
+
+#: Two exception reports of London Ambulance Service (no other e2e test reports for RRU), in two
+#: themes: operational performance and leadership and improvement capability.
+RRU_REPORTS = [
+    {
+        "provider": "RRU",
+        "category": "operational_delivery_failure",
+        "summary": "Category 2 response times doubled over a weekend: too few crews on the road.",
+        "occurred_on": date.today().isoformat(),
+    },
+    {
+        "provider": "RRU",
+        "category": "reporting_non_compliance",
+        "summary": "The monthly workforce return was not sent: the rota team has three vacancies.",
+        "occurred_on": date.today().isoformat(),
+    },
+]
+RRU_THEMES = ("operational_performance", "leadership_and_improvement_capability")
+CAUSE = "Workforce: too few paramedics and rota staff, so crews and returns both fall short."
+
+
+async def _two_needs(platform: RunningPlatform, oidc: RunningIssuer) -> list[dict[str, Any]]:
+    """RRU's two drafted packages, operational performance first."""
+    async with httpx.AsyncClient(timeout=10, headers=oidc.headers("rru.submitter")) as client:
+        for report in RRU_REPORTS:
+            posted = await client.post(f"{platform.url('ingest')}/v1/exception-reports", json=report)
+            assert posted.status_code == 202, posted.text
+
+        async def drafts() -> list[dict[str, Any]] | None:
+            response = await client.get(
+                f"{platform.url('support-coordination')}/v1/support-packages", params={"provider": "RRU"}
+            )
+            by_theme = {p["theme"]: p for p in response.json()}
+            return [by_theme[t] for t in RRU_THEMES] if set(RRU_THEMES) <= set(by_theme) else None
+
+        found: list[dict[str, Any]] = await eventually(drafts)
+        return found
+
+
+async def test_needs_sharing_a_cause_get_one_plan_item_agreed_by_the_teams_not_the_trust(
+    platform: RunningPlatform, oidc: RunningIssuer, kafka: str
+) -> None:
+    ops, leadership = await _two_needs(platform, oidc)
+    assert ops["case_id"] == leadership["case_id"], "one case per provider"
+    case_id, needs = ops["case_id"], [ops["need_id"], leadership["need_id"]]
+    ics, trust = Desk(platform, oidc, "qmj.lead"), Desk(platform, oidc, "rru.submitter")
+    cases = f"{ics.base}/support-cases/{case_id}"
+
+    async def shared_cause(desk: Desk, body: dict[str, Any], key: str) -> httpx.Response:
+        return await desk.client.post(
+            f"{cases}/shared-causes", json=body, headers={"Idempotency-Key": f"{RUN}-{key}"}
+        )
+
+    async def everything() -> tuple[Any, ...]:
+        case = (await ics.client.get(cases)).json()
+        return case, await ics.package(ops["id"]), await ics.package(leadership["id"])
+
+    # Peers: London Ambulance Service is the only ambulance trust of London, so none is suggested.
+    peers = await ics.client.get(f"{ics.base}/support-packages/{ops['id']}/peers")
+    assert peers.status_code == 200 and peers.json() == [], peers.text
+    # A named peer must be a provider the registry knows, other than the package's own.
+    item = {"action": "Buddy with a peer's rota team", "needs": [ops["need_id"]], "owner": "Y56"}
+    items = [*ops["plan"]["plan_items"], item | {"peer": "RRU"}]
+    own = await ics.client.patch(
+        f"{ics.base}/support-packages/{ops['id']}",
+        json={"plan_items": items},
+        headers={"Idempotency-Key": f"{RUN}-peer-own"},
+    )
+    assert own.status_code == 422, own.text
+    assert own.json()["detail"][0]["loc"] == ["body", "plan_items", len(items) - 1, "peer"]
+
+    before = await everything()
+    body = {"need_ids": needs, "cause": CAUSE}
+    refused = await shared_cause(trust, body, "shared-trust")
+    assert refused.status_code == 403 and "para 33" in refused.text, refused.text
+    bad = [
+        ({"need_ids": [needs[0], str(uuid4())], "cause": CAUSE}, 422, ["body", "need_ids", 1]),
+        ({"need_ids": [needs[0], needs[0]], "cause": CAUSE}, 422, ["body", "need_ids"]),
+        ({"need_ids": needs[:1], "cause": CAUSE}, 422, ["body", "need_ids"]),
+        ({"need_ids": needs, "cause": ""}, 422, ["body", "cause"]),
+    ]
+    for i, (wrong, status, loc) in enumerate(bad):
+        answer = await shared_cause(ics, wrong, f"shared-bad-{i}")
+        assert answer.status_code == status and answer.json()["detail"][0]["loc"] == loc, answer.text
+    unknown = await ics.client.post(
+        f"{ics.base}/support-cases/{uuid4()}/shared-causes",
+        json=body,
+        headers={"Idempotency-Key": f"{RUN}-shared-unknown"},
+    )
+    assert unknown.status_code == 404, unknown.text
+    assert await everything() == before, "a refused or bad request changes nothing"
+
+    marked = await shared_cause(ics, body, "shared-1")
+    assert marked.status_code == 200, marked.text
+    case, package = marked.json()["case"], marked.json()["package"]
+    assert {n["need_id"]: n["shared_cause"] for n in case["needs"]} == dict.fromkeys(needs, CAUSE)
+    addressing_both = [i for i in package["plan"]["plan_items"] if set(i["needs"]) == set(needs)]
+    assert package["id"] == ops["id"] and len(addressing_both) == 1, "one item, in the first need's package"
+    [shared] = addressing_both
+    assert shared["action"] == f"Address the shared cause: {CAUSE}" and shared["owner"] == "Y56"
+    assert shared["offer"] is None and shared["peer"] is None
+    assert len(package["plan"]["plan_items"]) == len(ops["plan"]["plan_items"]) + 1
+
+    again = await shared_cause(ics, body, "shared-1")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == marked.json()
+    after = await everything()
+    assert after[0] == case, "the case reads as the answer showed it"
+    assert after[1]["version"] == package["version"], "a replay changes nothing"
+    assert [n["shared_cause"] for n in after[0]["needs"]] == [CAUSE, CAUSE], "the case shows the cause"
+    assert after[2] == before[2], "the other need's package is as it was"
+
+    timeline = (await ics.client.get(f"{ics.base}/support-packages/{ops['id']}/timeline")).json()
+    edits = [e for e in timeline if e["type"] == "edited"]
+    assert len(edits) == 1 and CAUSE in edits[0]["reason"] and edits[0]["actor"]["user_id"] == "qmj.lead"
+
+    [event] = await eventually(lambda: _edited(kafka, ops["id"]), timeout=30)
+    assert event.data.fields_changed == ["plan_items"] and event.data.reason and CAUSE in event.data.reason
+
+
+async def _edited(kafka: str, package: str) -> list[SupportPackageEdited]:
+    events = await read_events(kafka, SupportPackageEdited, provider="RRU")
     return [e for e in events if str(e.data.package_id) == package]

@@ -1,8 +1,10 @@
-"""Support coordination's HTTP API: cases, packages, their lifecycle and timelines, within the
-caller's scope. Writes take an Idempotency-Key; who acted comes from the token."""
+"""Support coordination's HTTP API: cases, packages, their lifecycle and timelines, peer
+suggestions and needs sharing a cause, within the caller's scope. Writes take an Idempotency-Key;
+who acted comes from the token."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -14,11 +16,11 @@ from sqlmodel import col, select
 
 from oversight_contracts import AgreementBasis, OdsCode, PackageStatus, Theme
 from oversight_runtime.access import Principal
-from oversight_runtime.idempotency import IdempotencyKey
+from oversight_runtime.idempotency import Effect, IdempotencyKey
 from oversight_runtime.security import BODY_RESPONSES, PROTECTED_RESPONSES, require, restrict
-from oversight_runtime.service import current_correlation_id, service_of
+from oversight_runtime.service import OversightService, current_correlation_id, service_of
 from oversight_runtime.unit_of_work import UnitOfWork
-from oversight_support_coordination import lifecycle
+from oversight_support_coordination import domain, lifecycle
 from oversight_support_coordination.catalogue import OffersCatalogue
 from oversight_support_coordination.handlers import catalogue
 from oversight_support_coordination.lifecycle import PackageEdit
@@ -28,6 +30,9 @@ from oversight_support_coordination.models import (
     PackageActionBody,
     PackageEditBody,
     PackagePublic,
+    PeerPublic,
+    SharedCauseBody,
+    SharedCausePublic,
     TimelineEntryPublic,
 )
 from oversight_support_coordination.packages import (
@@ -38,9 +43,11 @@ from oversight_support_coordination.packages import (
     store_state,
     timeline_row,
 )
+from oversight_support_coordination.peers import PEER_SEGMENT, suggest_peers
 from oversight_support_coordination.storage import (
     CaseNeed,
     PackageTimelineEntry,
+    ProviderSegment,
     SupportCase,
     SupportPackage,
 )
@@ -53,6 +60,12 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     409: {"description": "The package changed since it was read; read it again and retry."},
     422: {"description": "Bad input, or a move the package's status does not allow (named in the answer)."},
+}
+CASE_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **WRITE_RESPONSES,
+    404: {"description": "No such support case."},
+    409: {"description": "A package of the case changed meanwhile; read the case again and retry."},
+    422: {"description": "Bad input: a need not in the case or resolved, fewer than two needs (named)."},
 }
 
 
@@ -122,6 +135,57 @@ async def package_timeline(
     ]
 
 
+@router.get("/support-packages/{package_id}/peers", responses=NOT_FOUND)
+async def package_peers(
+    package_id: UUID, request: Request, principal: Annotated[Principal, require("support.read")]
+) -> list[PeerPublic]:
+    """Providers that could support the package's provider with its need (Table 2: segment 1
+    providers support others): in segment 1, of the same kind, in the same region, with no open
+    need in the package's theme. Nearest first, where "near" is a stand-in: the registry has no
+    locations, so providers sharing one of its ICBs (the same system) come first, then the
+    region's others, each by name (``peers``). Name one on a plan item's ``peer``."""
+    service = service_of(request)
+    row = await service.get_in_scope(
+        principal, SupportPackage, package_id, what="support package", loc="package_id"
+    )
+    provider = service.registry.provider(row.provider)
+    async with service.unit_of_work() as uow:
+        segments = await uow.session.exec(
+            select(ProviderSegment.provider, ProviderSegment.segment).where(
+                ProviderSegment.segment == PEER_SEGMENT
+            )
+        )
+        open_needs = await uow.session.exec(
+            select(SupportCase.provider, CaseNeed.theme)
+            .join(SupportCase, col(CaseNeed.case_id) == col(SupportCase.id))
+            .where(
+                CaseNeed.theme == row.theme,
+                col(CaseNeed.resolved_at).is_(None),
+                SupportCase.region == provider.region,
+            )
+        )
+        segment_of = {code: segment for code, segment in segments}
+        with_needs = {(code, theme) for code, theme in open_needs}
+    suggestions = suggest_peers(
+        provider,
+        row.theme,
+        providers=service.registry.providers,
+        segments=segment_of,
+        open_needs=with_needs,
+    )
+    return [
+        PeerPublic(
+            ods_code=s.provider.ods_code,
+            name=s.provider.name,
+            kind=s.provider.kind,
+            icbs=list(s.provider.icbs),
+            segment=s.segment,
+            why=s.why,
+        )
+        for s in suggestions
+    ]
+
+
 @router.get("/support-cases", responses={404: {"description": "No provider with this ODS code."}})
 async def list_cases(
     request: Request,
@@ -151,7 +215,11 @@ async def read_case(
 
 
 async def _case_public(uow: UnitOfWork, case: SupportCase) -> CasePublic:
-    needs = await uow.session.exec(select(CaseNeed).where(CaseNeed.case_id == case.id))
+    needs = await uow.session.exec(
+        select(CaseNeed)
+        .where(CaseNeed.case_id == case.id)
+        .order_by(col(CaseNeed.identified_at), col(CaseNeed.need_id))
+    )
     packages = await uow.session.exec(
         select(SupportPackage.id)
         .where(SupportPackage.case_id == case.id)
@@ -182,9 +250,19 @@ async def edit_package(
     principal: Annotated[Principal, require("support.act")],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Shape the package's "new deal" (Kerr rec 1.6); a change withdraws any sign-off given."""
+    """Shape the package's "new deal" (Kerr rec 1.6); a change withdraws any sign-off given. A plan
+    item's peer must be a known provider other than the package's own (see its peers)."""
+    registry = service_of(request).registry
     return await _act(
-        request, principal, package_id, body, lifecycle.PackageAction.EDIT, None, body.edit(), idempotency_key
+        request,
+        principal,
+        package_id,
+        body,
+        lifecycle.PackageAction.EDIT,
+        None,
+        body.edit(),
+        idempotency_key,
+        check=lambda row: body.check_peers(registry, row.provider),
     )
 
 
@@ -207,6 +285,59 @@ async def act_on_package(
     return await _act(request, principal, package_id, body, body.action, body.reason, None, idempotency_key)
 
 
+@router.post(
+    "/support-cases/{case_id}/shared-causes", response_model=SharedCausePublic, responses=CASE_WRITE_RESPONSES
+)
+async def mark_shared_cause(
+    case_id: UUID,
+    body: SharedCauseBody,
+    request: Request,
+    principal: Annotated[Principal, require("support.act")],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Mark needs of the case as sharing an underlying cause (para 33): the cause is written on
+    each need, and one plan item, "Address the shared cause: ...", owned by the region, addresses
+    them all. It goes into the package of the first named need whose package can still be edited,
+    as an edit: any sign-off given is withdrawn, on the timeline and as events. Only the ICS and
+    regional teams may (``domain.SHARED_CAUSE_ROLES``). Marking the same needs again rewrites
+    that item rather than adding another."""
+    domain.ensure_may_mark_shared_cause(principal)
+    service = service_of(request)
+    await service.get_in_scope(principal, SupportCase, case_id, what="support case", loc="case_id")
+    reason = f"needs share an underlying cause (para 33): {body.cause}"
+
+    async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        case = await uow.session.get(SupportCase, case_id)
+        assert case is not None  # checked above; cases are never deleted
+        rows = await uow.session.exec(select(CaseNeed).where(CaseNeed.case_id == case_id))
+        case_needs = {need.need_id: need for need in rows}
+        named = domain.shared_cause_needs(
+            body.need_ids, {need_id: need.resolved_at is not None for need_id, need in case_needs.items()}
+        )
+        packages = {
+            row.need_id: row
+            for row in await uow.session.exec(
+                select(SupportPackage).where(
+                    SupportPackage.case_id == case_id, col(SupportPackage.need_id).in_(named)
+                )
+            )
+        }
+        lead = domain.package_for_shared_cause(
+            named, {need_id: PackageStatus(row.status) for need_id, row in packages.items()}
+        )
+        package = packages[lead]
+        item = domain.shared_cause_item(named, body.cause, owner=package.region)
+        edit = PackageEdit(plan_items=domain.with_shared_cause_item(plan_of(package).plan_items, item))
+        await _transition(uow, package, principal, lifecycle.PackageAction.EDIT, reason=reason, edit=edit)
+        for need_id in named:
+            case_needs[need_id].shared_cause = body.cause
+        await uow.session.flush()
+        answer = SharedCausePublic(case=await _case_public(uow, case), package=public(package))
+        return 200, answer.model_dump(mode="json")
+
+    return await _write(service, request, principal, idempotency_key, body, effect)
+
+
 async def _act(
     request: Request,
     principal: Principal,
@@ -216,21 +347,36 @@ async def _act(
     reason: str | None,
     edit: PackageEdit | None,
     key: str | None,
+    *,
+    check: Callable[[SupportPackage], None] | None = None,
 ) -> JSONResponse:
+    """Take ``action`` on one package; ``check`` may refuse the input first, given the package."""
     service = service_of(request)
-    await service.get_in_scope(
+    package = await service.get_in_scope(
         principal, SupportPackage, package_id, what="support package", loc="package_id"
     )
+    if check is not None:
+        check(package)  # what it reads (the provider) never changes
 
     async def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         row = await uow.session.get(SupportPackage, package_id)
         assert row is not None  # checked above; packages are never deleted
-        now = datetime.now(UTC)
-        outcome = lifecycle.transition(state_of(row), action, principal, now=now, reason=reason, edit=edit)
-        await _apply(uow, row, outcome)
+        await _transition(uow, row, principal, action, reason=reason, edit=edit)
         await uow.session.flush()  # the answer shows the version the update gave the package
         return 200, public(row).model_dump(mode="json")
 
+    return await _write(service, request, principal, key, body, effect)
+
+
+async def _write(
+    service: OversightService,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    body: Any,
+    effect: Effect,
+) -> JSONResponse:
+    """Run ``effect`` once per Idempotency-Key; a package changed since it was read answers 409."""
     try:
         response: JSONResponse = await service.idempotent_write(
             request, principal, key=key, body=body, effect=effect
@@ -238,6 +384,22 @@ async def _act(
     except StaleDataError:
         raise HTTPException(409, "the package changed since it was read; read it again and retry") from None
     return response
+
+
+async def _transition(
+    uow: UnitOfWork,
+    row: SupportPackage,
+    principal: Principal,
+    action: lifecycle.PackageAction,
+    *,
+    reason: str | None,
+    edit: PackageEdit | None,
+) -> None:
+    """The lifecycle's rules applied to ``row`` for ``principal``, and what changed stored."""
+    outcome = lifecycle.transition(
+        state_of(row), action, principal, now=datetime.now(UTC), reason=reason, edit=edit
+    )
+    await _apply(uow, row, outcome)
 
 
 async def _apply(uow: UnitOfWork, row: SupportPackage, outcome: lifecycle.Outcome) -> None:

@@ -5,24 +5,38 @@ of its own that the ICS and the region shape and agree (``lifecycle``). The draf
 the "new deal" needs agreeing (Kerr 1.6): a shared view of the problem, a plan drawing on the
 offers catalogue (paras 34-35), exit criteria and review dates. KPIs and their trajectories are the
 teams' to set: a draft does not guess targets.
+
+Needs identified in several themes may share an underlying cause, and then the support should aim
+at the cause (para 33): the ICS and regional teams mark such needs, and one plan item addresses
+them together (``shared_cause_item``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from uuid import UUID, uuid5
 
 from oversight_contracts import (
     AnySupportNeedIdentified,
+    PackageStatus,
     SupportNeedIdentifiedV2,
     SupportPackageProposedV2,
     SupportPackageProposedV2Data,
     Theme,
 )
+from oversight_runtime.access import Principal
+from oversight_runtime.errors import Forbidden, Problem, Rejected
 from oversight_runtime.reference import Provider
 from oversight_support_coordination.catalogue import Offer, OfferedBy, OffersCatalogue, offers_for
-from oversight_support_coordination.lifecycle import ExitCriterion, PackagePlan, PlanItem
+from oversight_support_coordination.lifecycle import (
+    ALLOWED,
+    ExitCriterion,
+    PackageAction,
+    PackagePlan,
+    PlanItem,
+)
 
 SOURCE = "support-coordination"
 
@@ -133,3 +147,106 @@ def propose_package(
             proposed_at=now,
         ),
     )
+
+
+# --- needs sharing an underlying cause (para 33) -------------------------------------------------
+
+#: Who may mark needs as sharing an underlying cause: the ICS and regional oversight teams, who
+#: co-ordinate support (para 32) and judge that needs in several themes share a cause so the
+#: support aims at it (para 33). The trust is in the conversation (it comments) but does not
+#: decide how its needs are grouped; NHS England national viewers change nothing.
+SHARED_CAUSE_ROLES = ("ics_member", "ics_lead", "regional_member", "regional_decider")
+SHARED_CAUSE_SOURCE = (
+    "seed 003 para 33: needs in more than one theme with a shared underlying cause get support "
+    "appropriate to the cause, co-ordinated by regional teams with system leaders (para 32)"
+)
+#: The action of the plan item that addresses needs sharing a cause.
+SHARED_CAUSE_ACTION = "Address the shared cause: {cause}"
+#: The namespace of shared-cause plan item ids (derived from the needs they address).
+_SHARED_CAUSE_ITEMS = UUID("6f1d2b8e-3c47-5a0e-9d61-2f5c4b7a8e13")
+
+
+def ensure_may_mark_shared_cause(principal: Principal) -> None:
+    """Raise ``Forbidden`` unless one of ``principal``'s roles may mark a shared cause."""
+    if not any(role in SHARED_CAUSE_ROLES for role in principal.roles):
+        raise Forbidden(
+            Problem(
+                ("path", "case_id"),
+                f"{principal.describe()} may not mark needs as sharing an underlying cause: it needs "
+                f"{' or '.join(SHARED_CAUSE_ROLES)} ({SHARED_CAUSE_SOURCE})",
+                "action_not_permitted",
+            )
+        )
+
+
+def shared_cause_needs(requested: Sequence[UUID], resolved: Mapping[UUID, bool]) -> tuple[UUID, ...]:
+    """The distinct needs named, in the order given, once each is an open need of the case.
+
+    ``resolved`` maps each of the case's needs to whether it is resolved. Raises ``Rejected``
+    naming each need that is not the case's or is resolved (a cleared need needs no support),
+    or the list when fewer than two distinct needs remain (a cause shared by one need is no
+    shared cause)."""
+    problems = []
+    for i, need in enumerate(requested):
+        if need not in resolved:
+            problems.append(
+                Problem(("body", "need_ids", i), f"need {need} is not in this case", "unknown_need")
+            )
+        elif resolved[need]:
+            problems.append(
+                Problem(
+                    ("body", "need_ids", i), f"need {need} is resolved: it needs no support", "need_resolved"
+                )
+            )
+    if problems:
+        raise Rejected(*problems)
+    needs = tuple(dict.fromkeys(requested))
+    if len(needs) < 2:
+        raise Rejected.field(
+            ("body", "need_ids"),
+            "name at least two different needs of the case: a cause is shared by several needs (para 33)",
+            "too_few_needs",
+        )
+    return needs
+
+
+def package_for_shared_cause(needs: Sequence[UUID], statuses: Mapping[UUID, PackageStatus]) -> UUID:
+    """The need whose package gets the item addressing the shared cause: the first named whose
+    package can still be edited (``statuses`` maps a need to its package's status). An agreed
+    package is not rewritten: it rests on what was agreed (lifecycle)."""
+    for need in needs:
+        status = statuses.get(need)
+        if status is not None and PackageAction.EDIT in ALLOWED[status]:
+            return need
+    editable = ", ".join(s for s, actions in ALLOWED.items() if PackageAction.EDIT in actions)
+    raise Rejected.field(
+        ("body", "need_ids"),
+        f"none of these needs has a package that can still be edited (one that is {editable}): "
+        "the item addressing a shared cause needs one",
+        "no_editable_package",
+    )
+
+
+def shared_cause_item(needs: Sequence[UUID], cause: str, *, owner: str) -> PlanItem:
+    """One plan item addressing every need of the shared cause (para 33), owned by ``owner`` (the
+    region, which co-ordinates support: para 32). Its id is derived from the needs, so marking
+    the same needs again (with the cause reworded) rewrites that item instead of adding one."""
+    key = ",".join(sorted(str(n) for n in needs))
+    return PlanItem(
+        id=uuid5(_SHARED_CAUSE_ITEMS, key),
+        action=SHARED_CAUSE_ACTION.format(cause=cause),
+        needs=tuple(needs),
+        owner=owner,
+    )
+
+
+def with_shared_cause_item(items: Sequence[PlanItem], item: PlanItem) -> tuple[PlanItem, ...]:
+    """``items`` with ``item`` added at the end or, when an item with its id is there already (the
+    same needs marked before), that item with the new action and needs: what the teams set on it
+    since (owner, due date, status, offer or peer) stays."""
+    if any(existing.id == item.id for existing in items):
+        return tuple(
+            replace(existing, action=item.action, needs=item.needs) if existing.id == item.id else existing
+            for existing in items
+        )
+    return (*items, item)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from oversight_contracts import Actor, OdsCode, PackageStatus, Prose
 from oversight_contracts.frameworks import Direction
+from oversight_runtime.errors import Problem, Rejected
+from oversight_runtime.reference import OrganisationRegistry, ProviderKind, UnknownOrganisation
 from oversight_support_coordination.lifecycle import (
     ExitCriterion,
     Kpi,
@@ -26,6 +28,10 @@ from oversight_support_coordination.lifecycle import (
 )
 
 Period = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="A month, YYYY-MM.")
+#: The longest underlying cause a user may write down (para 33).
+CAUSE_MAX_CHARS = 2000
+#: A plan item's action: room for one addressing a shared cause ("Address the shared cause: ...").
+ACTION_MAX_CHARS = CAUSE_MAX_CHARS + 100
 
 
 class _Body(BaseModel):
@@ -34,11 +40,15 @@ class _Body(BaseModel):
 
 class PlanItemBody(_Body):
     id: UUID | None = Field(default=None, description="Keep an item's id to edit it; none for a new item.")
-    action: Prose = Field(min_length=1, max_length=1000, description="What will be done.")
+    action: Prose = Field(min_length=1, max_length=ACTION_MAX_CHARS, description="What will be done.")
     needs: list[UUID] = Field(min_length=1, max_length=50, description="The needs it addresses (para 33).")
     owner: OdsCode = Field(description="The organisation that owns the item.")
     offer: str | None = Field(default=None, max_length=64, description="A catalogue offer id (para 35).")
-    peer: OdsCode | None = Field(default=None, description="A peer provider giving support (Table 2).")
+    peer: OdsCode | None = Field(
+        default=None,
+        description="A peer provider giving support (Table 2): a provider of the registry other than "
+        "the package's own; GET the package's peers for suggestions.",
+    )
     due: date | None = None
     status: PlanItemStatus = PlanItemStatus.PLANNED
 
@@ -89,12 +99,40 @@ class PackageEditBody(_Body):
             review_dates=tupled(self.review_dates, lambda d: d),
         )
 
+    def check_peers(self, registry: OrganisationRegistry, provider: str) -> None:
+        """Raise ``Rejected`` naming each plan item whose peer is not a provider the registry knows,
+        or is the package's own provider (a provider cannot be its own peer)."""
+        problems = []
+        for i, item in enumerate(self.plan_items or ()):
+            loc = ("body", "plan_items", i, "peer")
+            if item.peer is None:
+                continue
+            if item.peer == provider:
+                msg = f"{item.peer} is the package's own provider: name another provider as its peer"
+                problems.append(Problem(loc, msg, "peer_is_provider"))
+                continue
+            try:
+                registry.provider(item.peer)
+            except UnknownOrganisation as error:
+                problems.append(Problem(loc, str(error), "unknown_peer"))
+        if problems:
+            raise Rejected(*problems)
+
 
 class PackageActionBody(_Body):
     """A move in the package's lifecycle (sign-off, acknowledgement, comment, ...)."""
 
     action: PackageAction = Field(description="Edit the package's content with PATCH instead.")
     reason: Prose | None = Field(default=None, max_length=4000, description="Why; the comment itself.")
+
+
+class SharedCauseBody(_Body):
+    """Needs of one case that share an underlying cause, and the cause (para 33)."""
+
+    need_ids: list[UUID] = Field(
+        min_length=2, max_length=50, description="At least two needs of the case; the first named leads."
+    )
+    cause: Prose = Field(min_length=1, max_length=CAUSE_MAX_CHARS, description="The underlying cause.")
 
 
 class SignOffPublic(BaseModel):
@@ -158,3 +196,21 @@ class TimelineEntryPublic(BaseModel):
     details: dict[str, Any]
     cause_event_id: UUID | None
     correlation_id: UUID | None
+
+
+class SharedCausePublic(BaseModel):
+    """The case with the cause on its needs, and the package whose plan now addresses it."""
+
+    case: CasePublic
+    package: PackagePublic
+
+
+class PeerPublic(BaseModel):
+    """A provider suggested as a peer for a package's need, and why (``peers``)."""
+
+    ods_code: str
+    name: str
+    kind: ProviderKind
+    icbs: list[str]
+    segment: int
+    why: str
