@@ -85,6 +85,13 @@ async def test_a_package_goes_from_a_need_to_delivery_agreed_by_the_ics_and_the_
         "baseline": 68.0,
         "trajectory": [{"period": "2027-01", "target": 72.0}, {"period": "2027-02", "target": 76.0}],
     }
+    unknown = await ics.client.patch(
+        f"{ics.base}/support-packages/{package}",
+        json={"kpis": [kpi | {"metric": "not_a_metric"}]},
+        headers={"Idempotency-Key": f"{RUN}-edit-unknown-kpi"},
+    )
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "kpis", 0, "metric"]
+    assert (await ics.package(package))["version"] == drafted["version"], "a refused edit changes nothing"
     edit = await ics.client.patch(
         f"{ics.base}/support-packages/{package}",
         json={"kpis": [kpi]},

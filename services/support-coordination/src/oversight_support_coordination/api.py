@@ -252,7 +252,13 @@ async def edit_package(
 ) -> JSONResponse:
     """Shape the package's "new deal" (Kerr rec 1.6); a change withdraws any sign-off given. A plan
     item's peer must be a known provider other than the package's own (see its peers)."""
-    registry = service_of(request).registry
+    service = service_of(request)
+    registry, framework = service.registry, service.framework
+
+    def check(row: SupportPackage) -> None:
+        body.check_peers(registry, row.provider)
+        body.check_kpis(framework.metrics, framework.id)
+
     return await _act(
         request,
         principal,
@@ -262,7 +268,7 @@ async def edit_package(
         None,
         body.edit(),
         idempotency_key,
-        check=lambda row: body.check_peers(registry, row.provider),
+        check=check,
     )
 
 

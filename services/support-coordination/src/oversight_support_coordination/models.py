@@ -6,6 +6,7 @@ lifecycle's ``PackagePlan``; edit bodies here are validated strictly and turned 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -115,6 +116,21 @@ class PackageEditBody(_Body):
                 registry.provider(item.peer)
             except UnknownOrganisation as error:
                 problems.append(Problem(loc, str(error), "unknown_peer"))
+        if problems:
+            raise Rejected(*problems)
+
+    def check_kpis(self, metrics: Collection[str], framework: str) -> None:
+        """Raise ``Rejected`` naming each KPI whose metric is not one of the active framework
+        pack's: a recovery KPI is monitored on the platform's own evaluations (seed 002)."""
+        problems = [
+            Problem(
+                ("body", "kpis", i, "metric"),
+                f"{kpi.metric!r} is not a metric of the framework pack {framework}",
+                "unknown_metric",
+            )
+            for i, kpi in enumerate(self.kpis or ())
+            if kpi.metric not in metrics
+        ]
         if problems:
             raise Rejected(*problems)
 
