@@ -1,16 +1,29 @@
-"""Valid events for tests that feed consumers directly: a trigger and a draft package."""
+"""Valid events for tests that feed consumers directly: triggers, a need, an evaluated metric, a
+segment decision and a draft package."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from oversight_contracts import (
+    Actor,
+    IcsViewTaken,
+    MetricEvaluated,
+    MetricEvaluatedData,
+    SegmentDecidedV2,
+    SegmentDecidedV2Data,
+    SupportNeedIdentifiedV2,
+    SupportNeedIdentifiedV2Data,
     SupportPackageProposed,
     SupportPackageProposedData,
     Theme,
+    TriggerClearedV2,
+    TriggerClearedV2Data,
     TriggerRaised,
     TriggerRaisedData,
+    TriggerRaisedV2,
+    TriggerRaisedV2Data,
 )
 from oversight_runtime.reference import load_registry
 
@@ -54,5 +67,115 @@ def package_proposed(provider: str, theme: Theme, *, summary: str = "test packag
             region=record.region,
             summary=summary,
             proposed_at=datetime.now(UTC),
+        ),
+    )
+
+
+def operational_trigger(
+    provider: str, metric: str, *, code: str = "operational_standard_failed"
+) -> TriggerRaisedV2:
+    """An operational standard failed by ``provider`` on ``metric``, as metrics raises it."""
+    return TriggerRaisedV2.new(
+        source="metrics",
+        subject=provider,
+        data=TriggerRaisedV2Data(
+            trigger_id=uuid4(),
+            provider=provider,
+            code=code,
+            theme=Theme.OPERATIONAL_PERFORMANCE,
+            metric=metric,
+            evidence=f"{metric} below its standard for two consecutive months",
+            source="returns",
+            framework_paragraph="para 46",
+            raised_at=datetime.now(UTC),
+            key=f"{code}:{metric}",
+        ),
+    )
+
+
+def trigger_cleared(raised: TriggerRaisedV2) -> TriggerClearedV2:
+    """``raised`` cleared, as metrics clears it."""
+    data = raised.data
+    return TriggerClearedV2.new(
+        source="metrics",
+        subject=data.provider,
+        data=TriggerClearedV2Data(
+            trigger_id=data.trigger_id,
+            provider=data.provider,
+            code=data.code,
+            theme=data.theme,
+            metric=data.metric,
+            key=data.key or data.code,
+            reason="the standard is met again",
+            cleared_at=datetime.now(UTC),
+        ),
+    )
+
+
+def need_identified(*triggers: TriggerRaisedV2) -> SupportNeedIdentifiedV2:
+    """The support need segmentation identifies from ``triggers`` (one provider, one theme)."""
+    first = triggers[0].data
+    return SupportNeedIdentifiedV2.new(
+        source="segmentation",
+        subject=first.provider,
+        data=SupportNeedIdentifiedV2Data(
+            need_id=uuid4(),
+            provider=first.provider,
+            theme=first.theme,
+            trigger_ids=[t.data.trigger_id for t in triggers],
+            trigger_codes=[t.data.code for t in triggers],
+            reason="; ".join(t.data.evidence for t in triggers),
+            identified_at=datetime.now(UTC),
+        ),
+    )
+
+
+def metric_evaluated(
+    provider: str, metric: str, period: str, value: float, *, revised: bool = False
+) -> MetricEvaluated:
+    """A metric's value for a period, as metrics evaluates a return."""
+    return MetricEvaluated.new(
+        source="metrics",
+        subject=provider,
+        data=MetricEvaluatedData(
+            submission_id=uuid4(),
+            provider=provider,
+            metric=metric,
+            period=period,
+            value=value,
+            revised=revised,
+        ),
+    )
+
+
+def segment_decided(provider: str, segment: int, previous: int | None = None) -> SegmentDecidedV2:
+    """The regional decider of ``provider``'s region puts it in ``segment``."""
+    record = REGISTRY.provider(provider)
+    decider = Actor(
+        user_id=f"{record.region.lower()}.decider",
+        name="A decider",
+        organisation=record.region,
+        role="regional_decider",
+    )
+    lead = Actor(
+        user_id=f"{record.icbs[0].lower()}.lead", name="A lead", organisation=record.icbs[0], role="ics_lead"
+    )
+    now = datetime.now(UTC)
+    return SegmentDecidedV2.new(
+        source="segmentation",
+        subject=provider,
+        data=SegmentDecidedV2Data(
+            decision_id=uuid4(),
+            provider=provider,
+            segment=segment,
+            previous_segment=previous,
+            reason=f"segment {segment} on the evidence",
+            actor=decider,
+            ics_views=[
+                IcsViewTaken(
+                    view_id=UUID(int=segment), icb=record.icbs[0], view="agreed", actor=lead, recorded_at=now
+                )
+            ],
+            decided_at=now,
         ),
     )

@@ -1,4 +1,5 @@
-"""A support package's lifecycle: every (status, action) cell, the sign-off rules, exit and monitoring.
+"""A support package's lifecycle: every (status, action) cell, the sign-off rules and exit criteria
+(monitoring's own rules: test_support_monitoring).
 
 The table below is the specification, written out by hand; ``lifecycle.ALLOWED`` is what the
 service runs on. Each cell is one test: an allowed action gives the status shown, a refused one
@@ -27,7 +28,6 @@ from oversight_support_coordination.lifecycle import (
     ExitCriterion,
     Kpi,
     Milestone,
-    MilestoneResult,
     Outcome,
     PackageAction,
     PackageEdit,
@@ -36,10 +36,7 @@ from oversight_support_coordination.lifecycle import (
     PlanItem,
     SignOff,
     SystemActor,
-    assess,
-    escalate_on,
     exit_criteria_met,
-    on_trajectory,
     transition,
 )
 
@@ -456,6 +453,20 @@ def test_escalation_lapses_the_agreement_until_both_sides_re_agree() -> None:
     assert changes[-1].type == ChangeType.RE_AGREED
 
 
+def test_monitoring_records_why_it_escalated_on_the_change() -> None:
+    _state, (change,) = transition(
+        IN[S.IN_DELIVERY],
+        PackageAction.ESCALATE,
+        MONITORING,
+        now=LATER,
+        reason="op_ae_4hr_pct missed its trajectory twice",
+        details={"cause": "missed_milestones"},
+    )
+    assert (change.type, dict(change.details)) == (ChangeType.ESCALATED, {"cause": "missed_milestones"})
+    _state, (by_person,) = act(IN[S.IN_DELIVERY], PackageAction.ESCALATE, REGION)
+    assert dict(by_person.details) == {}
+
+
 def test_a_package_escalated_before_delivery_is_agreed_again_not_delivered() -> None:
     escalated, _ = act(IN[S.AGREED], PackageAction.ESCALATE, REGION, reason="segment 3")
     state, _ = act(escalated, PackageAction.SIGN_OFF, REGION)
@@ -536,83 +547,3 @@ JUDGEMENT = ExitCriterion("Board capability review complete")
 )
 def test_exit_criteria(criteria: tuple[ExitCriterion, ...], active: list[str], met: bool) -> None:
     assert exit_criteria_met(criteria, active) is met
-
-
-# --- monitoring --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "target", "direction", "on"),
-    [
-        (78.0, 78.0, Direction.HIGHER_IS_BETTER, True),
-        (77.9, 78.0, Direction.HIGHER_IS_BETTER, False),
-        (81.0, 78.0, Direction.HIGHER_IS_BETTER, True),
-        (30.0, 30.0, Direction.LOWER_IS_BETTER, True),
-        (30.1, 30.0, Direction.LOWER_IS_BETTER, False),
-        (25.0, 30.0, Direction.LOWER_IS_BETTER, True),
-    ],
-)
-def test_on_trajectory(value: float, target: float, direction: Direction, on: bool) -> None:
-    assert on_trajectory(value, target, direction) is on
-
-
-def test_assess_reads_milestones_with_a_return_in_period_order() -> None:
-    kpi = Kpi("op_ae_4hr_pct", Direction.HIGHER_IS_BETTER, tuple(reversed(PLAN.kpis[0].trajectory)))
-    results = assess(kpi, {"2026-12": 77.0, "2027-02": 79.0, "2026-11": 70.0})
-    assert [(r.period, r.value, r.on_trajectory) for r in results] == [
-        ("2026-12", 77.0, True),
-        ("2027-02", 79.0, False),
-    ]
-
-
-def _results(metric: str, *on: bool) -> list[MilestoneResult]:
-    return [
-        MilestoneResult(metric, f"2027-{i + 1:02d}", 78.0, 80.0 if o else 70.0, o) for i, o in enumerate(on)
-    ]
-
-
-@pytest.mark.parametrize(
-    ("results", "was", "now", "says"),
-    [
-        (_results("ae", False), 2, 2, None),
-        (_results("ae", True, False, False), 2, 2, "ae missed its trajectory in 2027-02 and 2027-03"),
-        (_results("ae", False, False, True), 2, 2, None),
-        (_results("ae", False, True, False), 2, 2, None),
-        (_results("ae", False) + _results("rtt", False), 2, 2, None),
-        ([], 2, 3, "moved from segment 2 to segment 3"),
-        ([], 3, 4, "moved from segment 3 to segment 4"),
-        ([], 3, 2, None),
-        ([], None, 3, "moved from segment 2 to segment 3"),
-        ([], None, None, None),
-        ([], 2, None, None),
-    ],
-    ids=[
-        "one_miss",
-        "two_misses_running",
-        "recovered",
-        "not_consecutive",
-        "one_miss_each_on_two_kpis",
-        "segment_2_to_3",
-        "segment_3_to_4",
-        "segment_improved",
-        "no_decision_counts_as_2",
-        "no_segments",
-        "decision_withdrawn",
-    ],
-)
-def test_escalate_on(
-    results: list[MilestoneResult], was: int | None, now: int | None, says: str | None
-) -> None:
-    reason = escalate_on(results, segment_was=was, segment_now=now)
-    if says is None:
-        assert reason is None
-    else:
-        assert reason is not None and says in reason
-
-
-def test_escalation_gives_every_reason() -> None:
-    reason = escalate_on(_results("ae", False, False), segment_was=2, segment_now=3)
-    assert (
-        reason
-        == "ae missed its trajectory in 2027-01 and 2027-02; the provider moved from segment 2 to segment 3"
-    )

@@ -23,6 +23,8 @@ class PeriodicJob:
     name: str
     #: Does one round of the job; returns how many things it did (for the log).
     run: Callable[[UnitOfWork], Awaitable[int]]
+    #: Seconds between rounds; None: the service's ``periodic_job_seconds``.
+    interval_seconds: float | None = None
 
 
 Round = Callable[[], Awaitable[int]]

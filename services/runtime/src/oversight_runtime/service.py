@@ -287,7 +287,9 @@ class OversightService:
         tasks += [
             asyncio.create_task(
                 run_periodically(
-                    job.name, in_unit_of_work(job, self.unit_of_work), self.settings.periodic_job_seconds
+                    job.name,
+                    in_unit_of_work(job, self.unit_of_work),
+                    job.interval_seconds or self.settings.periodic_job_seconds,
                 ),
                 name=job.name,
             )

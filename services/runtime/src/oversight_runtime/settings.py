@@ -107,6 +107,9 @@ class ServiceSettings(BaseSettings):
     purge_interval_seconds: float = Field(default=3600, gt=0)
     #: How often a service's periodic jobs run (metrics: the daily trigger review sweep).
     periodic_job_seconds: float = Field(default=600.0, gt=0)
+    #: How often a service's daily jobs run, each on its own schedule (``PeriodicJob``;
+    #: support-coordination: plan items past their due date). Shorter in a demo or a test.
+    daily_job_seconds: float = Field(default=86_400.0, gt=0)
     #: The largest request body a route takes unless it says otherwise (a bulk route may allow
     #: more); a larger one is refused with 413 before it is read into memory.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -36,12 +36,9 @@ from oversight_support_coordination.models import (
     TimelineEntryPublic,
 )
 from oversight_support_coordination.packages import (
-    event_for,
-    extra_for,
     plan_of,
+    record_outcome,
     state_of,
-    store_state,
-    timeline_row,
 )
 from oversight_support_coordination.peers import PEER_SEGMENT, suggest_peers
 from oversight_support_coordination.storage import (
@@ -410,20 +407,8 @@ async def _transition(
 
 async def _apply(uow: UnitOfWork, row: SupportPackage, outcome: lifecycle.Outcome) -> None:
     """Store the new state, freeze what an agreement rests on, and write a timeline row and an
-    event for every change, in the request's transaction."""
-    if not outcome.changes:
-        return  # a repeat: nothing changed, nothing to record
-    store_state(row, outcome.state)
-    if any(c.type in (lifecycle.ChangeType.AGREED, lifecycle.ChangeType.RE_AGREED) for c in outcome.changes):
-        row.basis = await _basis(uow, row)
-    correlation = UUID(current_correlation_id())
-    plan = outcome.state.plan
-    for change in outcome.changes:
-        uow.insert_later(
-            PackageTimelineEntry,
-            timeline_row(row.id, change, cause_event_id=None, correlation_id=correlation),
-        )
-        uow.publish(event_for(change, row, extra=extra_for(change, row, plan), correlation_id=correlation))
+    event for every change, in the request's transaction (``packages.record_outcome``)."""
+    await record_outcome(uow, row, outcome, correlation_id=UUID(current_correlation_id()), basis=_basis)
 
 
 async def _basis(uow: UnitOfWork, row: SupportPackage) -> dict[str, Any]:

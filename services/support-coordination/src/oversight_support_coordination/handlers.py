@@ -1,5 +1,6 @@
 """Support coordination's event handlers: each need joins its provider's case with a draft package
-of its own; segmentation decisions keep each provider's segment."""
+of its own; segmentation decisions keep each provider's segment; metric evaluations, triggers and
+worse segments drive the monitoring of agreed packages (``watch``)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,24 @@ from sqlmodel import select
 
 from oversight_contracts import (
     AnySupportNeedIdentified,
+    AnyTriggerCleared,
+    AnyTriggerRaised,
+    MetricEvaluated,
     SegmentDecided,
     SegmentDecidedV2,
     SupportNeedIdentified,
     SupportNeedIdentifiedV2,
+    TriggerCleared,
+    TriggerClearedV2,
+    TriggerRaised,
+    TriggerRaisedV2,
 )
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.reference import Provider
 from oversight_runtime.unit_of_work import UnitOfWork
-from oversight_support_coordination import domain
+from oversight_support_coordination import domain, watch
 from oversight_support_coordination.catalogue import OffersCatalogue, load_catalogue
-from oversight_support_coordination.packages import store_plan
+from oversight_support_coordination.packages import PLAN
 from oversight_support_coordination.storage import (
     CaseNeed,
     PackageTimelineEntry,
@@ -92,8 +100,13 @@ def _new_draft(
         summary=data.summary,
         created_at=now,
         status_changed_at=now,
+        # Every field with a default factory given: SQLModel would otherwise ask pydantic whether
+        # each factory takes arguments, an ``inspect.signature`` of a builtin parsed from text,
+        # which was a quarter of this service's CPU when draining needs.
+        plan=PLAN.dump_python(plan, mode="json"),
+        sign_offs=[],
+        acknowledged_by=[],
     )
-    store_plan(package, plan)
     uow.session.add(package)
     _timeline(uow, package.id, "drafted", f"Draft opened for need {data.need_id}", now, event)
     uow.publish(proposal)
@@ -146,12 +159,40 @@ async def _segment(uow: UnitOfWork, provider: str) -> int | None:
 
 @handlers.on(SegmentDecided, SegmentDecidedV2)
 async def keep_segment(uow: UnitOfWork, event: SegmentDecided | SegmentDecidedV2) -> None:
-    """The provider's latest segment (a later decision replaces an earlier one, in decision time)."""
+    """The provider's latest segment (a later decision replaces an earlier one, in decision time);
+    a worse one than it had escalates its agreed packages (``watch.segment_decided``)."""
     data = event.data
     row = await uow.session.get(ProviderSegment, data.provider)
     if row is None:
+        was = data.previous_segment
         row = ProviderSegment(provider=data.provider, segment=data.segment, decided_at=data.decided_at)
         uow.session.add(row)
     elif data.decided_at >= row.decided_at:
+        was = row.segment
         row.segment, row.decided_at = data.segment, data.decided_at
+    else:
+        return  # an older decision than the one kept: it changes nothing
     uow.cache[("segment", data.provider)] = row.segment
+    await watch.segment_decided(uow, event, was)
+
+
+# --- monitoring (``monitoring``, ``watch``) -----------------------------------------------------
+
+
+@handlers.on(MetricEvaluated)
+async def monitor_kpis(uow: UnitOfWork, event: MetricEvaluated) -> None:
+    """A KPI's value for a period against its trajectory: a miss is reported once, a second in
+    a row escalates the package."""
+    await watch.metric_evaluated(uow, event)
+
+
+@handlers.on(TriggerRaised, TriggerRaisedV2)
+async def keep_raised_trigger(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
+    """The provider's active triggers, which hold its packages' exit criteria open."""
+    await watch.trigger_raised(uow, event)
+
+
+@handlers.on(TriggerCleared, TriggerClearedV2)
+async def keep_cleared_trigger(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
+    """A trigger cleared: packages in delivery whose every exit criterion now holds propose exit."""
+    await watch.trigger_cleared(uow, event)

@@ -38,7 +38,7 @@ The rules and their sources (seed 003 unless named):
   exit criteria); the regional decider confirms it or declines it back into delivery (para 27:
   the regional team decides). The regional decider withdraws a package not yet in delivery, or an
   escalated one being replaced, e.g. by mandated support after a move to segment 3 (Table 2).
-- Escalation (by monitoring or the regional decider, ``escalate_on``: seed 002, recovery KPIs and
+- Escalation (by monitoring or the regional decider, ``monitoring``: seed 002, recovery KPIs and
   trajectories are monitored; para 24, delivery against a recovery trajectory; para 30) means the
   plan no longer fits: the sign-offs and acknowledgements lapse, and the ICS and region re-agree
   it with the same two sign-offs, after which delivery resumes (or the package is agreed again if
@@ -49,7 +49,7 @@ The rules and their sources (seed 003 unless named):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -60,7 +60,6 @@ from oversight_contracts import Actor, PackageStatus
 from oversight_contracts.frameworks import Direction
 from oversight_runtime.access import Principal
 from oversight_runtime.errors import Forbidden, Problem, Rejected
-from oversight_support_coordination.catalogue import DEFAULT_SEGMENT
 
 
 class PackageAction(StrEnum):
@@ -94,6 +93,9 @@ class ChangeType(StrEnum):
     EXITED = "exited"
     WITHDRAWN = "withdrawn"
     ESCALATED = "escalated"
+    #: Monitoring found a KPI off its trajectory or a plan item overdue (``monitoring``): recorded
+    #: on the timeline and published, without moving the package.
+    MILESTONE_MISSED = "milestone_missed"
 
 
 _S, _A = PackageStatus, PackageAction
@@ -310,8 +312,12 @@ def transition(
     now: datetime,
     reason: str | None = None,
     edit: PackageEdit | None = None,
+    details: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Take ``action`` on the package for ``actor``: the new state and what to record.
+
+    ``details`` go on the step's own change record, e.g. why monitoring escalated
+    (``{"cause": "missed_milestones"}``, read by the escalation event).
 
     Raises ``Forbidden`` when the actor may not take the action on this provider's package, and
     ``Rejected`` when the status does not allow it or its input is missing."""
@@ -328,7 +334,7 @@ def transition(
         raise Rejected.field(
             ("body", "reason"), f"{action} needs a reason for the timeline", "reason_required"
         )
-    return _STEPS[action](_Act(state, by, now, reason, edit))
+    return _STEPS[action](_Act(state, by, now, reason, edit, dict(details or {})))
 
 
 def allowed_actions(status: PackageStatus) -> tuple[PackageAction, ...]:
@@ -385,10 +391,14 @@ class _Act:
     now: datetime
     reason: str | None
     edit: PackageEdit | None
+    #: What the caller adds to the step's record (``transition``'s ``details``).
+    details: Mapping[str, str] = field(default_factory=dict)
 
     def change(self, type_: ChangeType, to: PackageStatus | None = None, **details: str) -> Change:
         status = self.state.status
-        return Change(type_, self.by, self.now, status, to or status, self.reason, details)
+        return Change(
+            type_, self.by, self.now, status, to or status, self.reason, {**self.details, **details}
+        )
 
     def moved(self, to: PackageStatus, type_: ChangeType, **values: Any) -> Outcome:
         """The package moved to ``to`` (with ``values`` set), recorded as ``type_``."""
@@ -487,7 +497,7 @@ _STEPS: dict[PackageAction, Callable[[_Act], Outcome]] = {
 }
 
 
-# --- exit and monitoring -----------------------------------------------------------------------
+# --- exit --------------------------------------------------------------------------------------
 
 
 def exit_criteria_met(criteria: Sequence[ExitCriterion], active_trigger_ids: Collection[str]) -> bool:
@@ -500,56 +510,3 @@ def exit_criteria_met(criteria: Sequence[ExitCriterion], active_trigger_ids: Col
     both are never met here: the regional decider proposes exit instead."""
     active = {*active_trigger_ids, *(t.split(":", 1)[0] for t in active_trigger_ids)}
     return bool(criteria) and all(c.clears and active.isdisjoint(c.clears) for c in criteria)
-
-
-def on_trajectory(value: float, target: float, direction: Direction) -> bool:
-    """Whether ``value`` meets a milestone's ``target``, reading the metric's better direction."""
-    return value >= target if direction == Direction.HIGHER_IS_BETTER else value <= target
-
-
-@dataclass(frozen=True)
-class MilestoneResult:
-    metric: str
-    period: str
-    target: float
-    value: float
-    on_trajectory: bool
-
-
-def assess(kpi: Kpi, values: Mapping[str, float]) -> list[MilestoneResult]:
-    """The KPI's milestones that have a value (``values`` by period), in period order. A period
-    with no return is not a miss: a missing return is chased as a return, not judged as a result."""
-    return [
-        MilestoneResult(
-            kpi.metric,
-            m.period,
-            m.target,
-            values[m.period],
-            on_trajectory(values[m.period], m.target, kpi.direction),
-        )
-        for m in sorted(kpi.trajectory, key=lambda m: m.period)
-        if m.period in values
-    ]
-
-
-def escalate_on(
-    results: Iterable[MilestoneResult], *, segment_was: int | None, segment_now: int | None
-) -> str | None:
-    """Why monitoring escalates the package, or None.
-
-    Two rules: a KPI's latest two assessed milestones are both missed (one miss can be noise, two
-    in a row say the trajectory is not being delivered: para 24, seed 002), or the provider's
-    segment has worsened (a higher number: Table 2, the package was agreed for less support). No
-    segment decision counts as segment 2, as in ``catalogue.offers_for``."""
-    reasons = []
-    by_metric: dict[str, list[MilestoneResult]] = {}
-    for result in results:
-        by_metric.setdefault(result.metric, []).append(result)
-    for metric, assessed in sorted(by_metric.items()):
-        latest = sorted(assessed, key=lambda r: r.period)[-2:]
-        if len(latest) == 2 and not any(r.on_trajectory for r in latest):
-            reasons.append(f"{metric} missed its trajectory in {latest[0].period} and {latest[1].period}")
-    was, now = segment_was or DEFAULT_SEGMENT, segment_now or DEFAULT_SEGMENT
-    if now > was:
-        reasons.append(f"the provider moved from segment {was} to segment {now}")
-    return "; ".join(reasons) or None

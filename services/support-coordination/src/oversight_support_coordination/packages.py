@@ -1,11 +1,13 @@
 """Between the stored package and the lifecycle's pure state: read a row as a ``PackageState``,
 write a new state back, and turn each ``Change`` into a timeline row.
 
-Routes and handlers only load, call ``lifecycle.transition`` and store through here.
+Routes and handlers only load, call ``lifecycle.transition`` and store through here
+(``record_outcome``): the new state, a timeline row and an event per change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +33,7 @@ from oversight_contracts import (
     SupportPackageExitProposed,
     SupportPackageExitProposedData,
     SupportPackageMilestoneMissed,
+    SupportPackageMilestoneMissedData,
     SupportPackagePutForward,
     SupportPackagePutForwardData,
     SupportPackageSignedOff,
@@ -38,16 +41,18 @@ from oversight_contracts import (
     SupportPackageSignOffWithdrawn,
     SupportPackageWithdrawn,
 )
+from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_support_coordination.domain import SOURCE
 from oversight_support_coordination.lifecycle import (
     Acknowledgement,
     Change,
     ChangeType,
+    Outcome,
     PackagePlan,
     PackageState,
     SignOff,
 )
-from oversight_support_coordination.storage import SupportPackage
+from oversight_support_coordination.storage import PackageTimelineEntry, SupportPackage
 
 PLAN = TypeAdapter(PackagePlan)
 SIGN_OFFS = TypeAdapter(tuple[SignOff, ...])
@@ -129,14 +134,67 @@ _EVENTS: dict[ChangeType, tuple[type[Envelope[Any]], type[SupportPackageChangeDa
     ChangeType.EXITED: (SupportPackageExited, SupportPackageChangeData),
     ChangeType.WITHDRAWN: (SupportPackageWithdrawn, SupportPackageChangeData),
     ChangeType.ESCALATED: (SupportPackageEscalated, SupportPackageEscalatedData),
+    ChangeType.MILESTONE_MISSED: (SupportPackageMilestoneMissed, SupportPackageMilestoneMissedData),
 }
 
 #: Every event a package's changes publish (after the draft's ``support_package.proposed.v2``),
-#: and the missed milestones monitoring publishes.
-PUBLISHED: list[type[Envelope[Any]]] = [
-    *dict.fromkeys(event for event, _payload in _EVENTS.values()),
-    SupportPackageMilestoneMissed,
-]
+#: the missed milestones monitoring publishes included.
+PUBLISHED: list[type[Envelope[Any]]] = list(dict.fromkeys(event for event, _payload in _EVENTS.values()))
+
+#: Freezes what an agreement rests on into the package (the API's, which knows the case).
+Basis = Callable[[UnitOfWork, SupportPackage], Awaitable[dict[str, Any]]]
+
+
+async def record_outcome(
+    uow: UnitOfWork,
+    row: SupportPackage,
+    outcome: Outcome,
+    *,
+    cause: Envelope[Any] | None = None,
+    correlation_id: UUID | None = None,
+    basis: Basis | None = None,
+) -> list[Envelope[Any]]:
+    """Store a transition's outcome in ``row``, freeze what an agreement rests on (``basis``),
+    and record every change (``record_changes``): the one path for the API's and monitoring's
+    changes alike."""
+    if not outcome.changes:
+        return []  # a repeat: nothing changed, nothing to record
+    store_state(row, outcome.state)
+    if any(c.type in (ChangeType.AGREED, ChangeType.RE_AGREED) for c in outcome.changes):
+        if basis is None:
+            raise ValueError("an agreement freezes what it rests on: pass its basis")
+        row.basis = await basis(uow, row)
+    return record_changes(
+        uow, row, outcome.changes, outcome.state.plan, cause=cause, correlation_id=correlation_id
+    )
+
+
+def record_changes(
+    uow: UnitOfWork,
+    row: SupportPackage,
+    changes: Sequence[Change],
+    plan: PackagePlan,
+    *,
+    cause: Envelope[Any] | None = None,
+    correlation_id: UUID | None = None,
+) -> list[Envelope[Any]]:
+    """A timeline row and an event for every change, in ``uow``'s transaction; the event that
+    caused them (monitoring's) or the request's correlation id (a person's) goes on both.
+    Returns the events published."""
+    correlation = cause.correlation_id if cause is not None else correlation_id
+    cause_id = cause.id if cause is not None else None
+    events = []
+    for change in changes:
+        uow.insert_later(
+            PackageTimelineEntry,
+            timeline_row(row.id, change, cause_event_id=cause_id, correlation_id=correlation),
+        )
+        event = event_for(
+            change, row, extra=extra_for(change, row, plan), cause=cause, correlation_id=correlation
+        )
+        uow.publish(event)
+        events.append(event)
+    return events
 
 
 def event_for(
@@ -189,4 +247,20 @@ def extra_for(change: Change, row: SupportPackage, plan: PackagePlan) -> dict[st
             return {"criteria_met": met}
         case ChangeType.ESCALATED:
             return {"cause": details.get("cause", "decision")}
+        case ChangeType.MILESTONE_MISSED:
+            return _missed(details)
     return {}
+
+
+def _missed(details: Mapping[str, str]) -> dict[str, Any]:
+    """A missed milestone's fields, from the change's details (``monitoring``: all strings)."""
+    number = {name: float(details[name]) for name in ("target", "actual") if name in details}
+    return {
+        "kind": details["kind"],
+        "metric": details.get("metric"),
+        "period": details.get("period"),
+        "plan_item_id": details.get("plan_item_id"),
+        "due": details.get("due"),
+        "consecutive": int(details["consecutive"]),
+        **number,
+    }

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -114,4 +114,63 @@ class PackageTimelineEntry(SQLModel, table=True):
     correlation_id: UUID | None = None
 
 
-TABLES = (SupportCase, CaseNeed, SupportPackage, ProviderSegment, PackageTimelineEntry)
+class PackageMilestone(SQLModel, table=True):
+    """A milestone monitoring has judged (``monitoring``): a KPI's value for a period on its
+    trajectory (the latest value evaluated, kept to count misses in a row), or a plan item past
+    its due date. ``missed_event_id`` is the ``support_package.milestone_missed`` that reported
+    it, so a milestone is reported once however often its value is evaluated again; the unique
+    key stops a second row for the same milestone (a redelivery, another replica)."""
+
+    __tablename__ = "package_milestone"
+    __table_args__ = (
+        UniqueConstraint("package_id", "kind", "item", "period", name="uq_package_milestone_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Found by the unique key, which leads with it (no index of its own).
+    package_id: UUID = Field(foreign_key="support_package.id")
+    #: ``kpi`` or ``plan_item``.
+    kind: str = Field(max_length=16)
+    #: The KPI's metric, or the plan item's id.
+    item: str = Field(max_length=64)
+    #: The KPI's period (``YYYY-MM``), or the plan item's due date (``YYYY-MM-DD``).
+    period: str = Field(max_length=10)
+    target: float | None = None
+    actual: float | None = None
+    met: bool
+    missed_event_id: UUID | None = None
+    #: The event whose value was judged last (None for the daily plan item check).
+    cause_event_id: UUID | None = None
+    assessed_at: datetime = timestamp()
+
+
+class ProviderTrigger(SQLModel, table=True):
+    """Each provider's triggers as metrics raised and cleared them (``trigger.raised`` and
+    ``trigger.cleared``): a package's exit criteria name trigger codes, and hold when none of
+    them is active (seed 002: exit criteria). Cleared ones are kept: monitoring proposes exit
+    only for triggers it saw clear (``monitoring.exit_due``)."""
+
+    __tablename__ = "provider_trigger"
+
+    trigger_id: UUID = Field(primary_key=True)
+    provider: str = Field(index=True, max_length=5)
+    code: str = Field(max_length=64)
+    metric: str | None = Field(default=None, max_length=64)
+    raised_at: datetime | None = timestamp(nullable=True)
+    cleared_at: datetime | None = timestamp(nullable=True)
+
+    @property
+    def key(self) -> str:
+        """The trigger as exit criteria name it: ``code`` or ``code:metric``."""
+        return f"{self.code}:{self.metric}" if self.metric else self.code
+
+
+TABLES = (
+    SupportCase,
+    CaseNeed,
+    SupportPackage,
+    ProviderSegment,
+    PackageTimelineEntry,
+    PackageMilestone,
+    ProviderTrigger,
+)
