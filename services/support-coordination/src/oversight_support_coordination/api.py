@@ -89,18 +89,35 @@ async def list_packages(
     """The packages of every provider the user oversees, oldest first, narrowed by provider,
     status or theme."""
     service = service_of(request)
-    query = select(SupportPackage).order_by(col(SupportPackage.created_at))
-    if provider is not None:
-        service.registry.provider(provider)
-        service.access.ensure_in_scope(principal, provider, loc=("query", "provider"))
-        query = query.where(SupportPackage.provider == provider)
+    query = _in_scope(
+        select(SupportPackage).order_by(col(SupportPackage.created_at)),
+        SupportPackage,
+        provider,
+        service,
+        principal,
+    )
     if status is not None:
         query = query.where(SupportPackage.status == status.value)
     if theme is not None:
         query = query.where(SupportPackage.theme == theme.value)
-    query = restrict(query, col(SupportPackage.provider), service.access.scope(principal))
     async with service.unit_of_work() as uow:
         return [public(row) for row in (await uow.session.exec(query)).all()]
+
+
+def _in_scope(
+    query: Any,
+    table: type[SupportPackage] | type[SupportCase],
+    provider: str | None,
+    service: Any,
+    principal: Principal,
+) -> Any:
+    """``query`` narrowed to the principal's scope and, when the caller names one, to a provider:
+    404 if the registry does not know it, 403 if it is outside the scope."""
+    if provider is not None:
+        service.registry.provider(provider)
+        service.access.ensure_in_scope(principal, provider, loc=("query", "provider"))
+        query = query.where(table.provider == provider)
+    return restrict(query, col(table.provider), service.access.scope(principal))
 
 
 @router.get("/support-packages/{package_id}", responses=NOT_FOUND)
@@ -191,12 +208,9 @@ async def list_cases(
 ) -> list[CasePublic]:
     """The support cases of every provider the user oversees: each with its needs and packages."""
     service = service_of(request)
-    query = select(SupportCase).order_by(col(SupportCase.opened_at))
-    if provider is not None:
-        service.registry.provider(provider)
-        service.access.ensure_in_scope(principal, provider, loc=("query", "provider"))
-        query = query.where(SupportCase.provider == provider)
-    query = restrict(query, col(SupportCase.provider), service.access.scope(principal))
+    query = _in_scope(
+        select(SupportCase).order_by(col(SupportCase.opened_at)), SupportCase, provider, service, principal
+    )
     async with service.unit_of_work() as uow:
         return [await _case_public(uow, case) for case in (await uow.session.exec(query)).all()]
 
@@ -281,10 +295,6 @@ async def act_on_package(
 ) -> JSONResponse:
     """Move the package on: put forward, sign off, acknowledge, comment, start delivery, propose,
     decline or confirm exit, withdraw or escalate. Who may do which is the lifecycle's rule."""
-    if body.action == lifecycle.PackageAction.EDIT:
-        raise HTTPException(
-            422, [{"loc": ["body", "action"], "msg": "edit with PATCH on the package", "type": "use_patch"}]
-        )
     return await _act(request, principal, package_id, body, body.action, body.reason, None, idempotency_key)
 
 
@@ -417,7 +427,7 @@ async def _basis(uow: UnitOfWork, row: SupportPackage) -> dict[str, Any]:
     needs = await uow.session.exec(
         select(CaseNeed).where(CaseNeed.case_id == row.case_id, col(CaseNeed.resolved_at).is_(None))
     )
-    trigger_ids = sorted({t for need in needs for t in need.trigger_id.split(",") if t})
+    trigger_ids = sorted({t for need in needs for t in need.trigger_ids})
     basis = AgreementBasis(
         framework_pack=uow.framework.id,
         framework_version=str(uow.framework.version),

@@ -68,8 +68,8 @@ async def join_case(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
             need_id=event.data.need_id,
             case_id=case.id,
             theme=event.data.theme.value,
-            trigger_code=",".join(domain.trigger_codes(event))[:64] or "unknown",
-            trigger_id=",".join(str(t) for t in event.data.trigger_ids)[:200],
+            trigger_codes=domain.trigger_codes(event),
+            trigger_ids=[str(t) for t in event.data.trigger_ids],
             reason=event.data.reason,
             identified_at=event.data.identified_at,
         )

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oversight_contracts import Actor, OdsCode, PackageStatus, Prose
 from oversight_contracts.frameworks import Direction
@@ -141,6 +141,13 @@ class PackageActionBody(_Body):
     action: PackageAction = Field(description="Edit the package's content with PATCH instead.")
     reason: Prose | None = Field(default=None, max_length=4000, description="Why; the comment itself.")
 
+    @field_validator("action")
+    @classmethod
+    def _not_an_edit(cls, action: PackageAction) -> PackageAction:
+        if action == PackageAction.EDIT:
+            raise ValueError("edit the package with PATCH on the package, not as an action")
+        return action
+
 
 class SharedCauseBody(_Body):
     """Needs of one case that share an underlying cause, and the cause (para 33)."""
@@ -182,7 +189,7 @@ class PackagePublic(BaseModel):
 class CaseNeedPublic(BaseModel):
     need_id: UUID
     theme: str
-    trigger_code: str
+    trigger_codes: list[str]
     reason: str
     identified_at: datetime
     resolved_at: datetime | None

@@ -42,8 +42,9 @@ class CaseNeed(SQLModel, table=True):
     need_id: UUID = Field(primary_key=True)
     case_id: UUID = Field(foreign_key="support_case.id", index=True)
     theme: str = Field(max_length=64)
-    trigger_code: str = Field(max_length=64)
-    trigger_id: str = Field(max_length=200)
+    #: The codes and ids of the triggers behind the need, as the need's event names them.
+    trigger_codes: list[str] = Field(sa_type=JSON)
+    trigger_ids: list[str] = Field(sa_type=JSON)
     reason: str
     identified_at: datetime = timestamp()
     resolved_at: datetime | None = timestamp(nullable=True)
