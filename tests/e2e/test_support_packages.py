@@ -56,10 +56,20 @@ async def _drafted(platform: RunningPlatform, oidc: RunningIssuer) -> dict[str, 
             response = await client.get(
                 f"{platform.url('support-coordination')}/v1/support-packages", params={"provider": "RAL"}
             )
-            return [p for p in response.json() if p["theme"] == "operational_performance"]
+            return [
+                p for p in response.json() if p["theme"] == "operational_performance" and _follows_pathway(p)
+            ]
 
         [package] = await eventually(draft)
         return package
+
+
+def _follows_pathway(package: dict[str, Any]) -> bool:
+    """Whether the draft's exit criteria come from the segment proposal's pathway (seed 001),
+    which reaches support coordination after the need: tests that compare a package before and
+    after a refusal wait for it, so monitoring's edit cannot land in between."""
+    criteria = package["plan"]["exit_criteria"]
+    return bool(criteria) and all(c["source"].startswith("pathway of segment proposal") for c in criteria)
 
 
 async def test_a_package_goes_from_a_need_to_delivery_agreed_by_the_ics_and_the_region(
@@ -72,6 +82,7 @@ async def test_a_package_goes_from_a_need_to_delivery_agreed_by_the_ics_and_the_
         "drafted from the catalogue"
     )
     assert plan["exit_criteria"] and plan["review_dates"]
+    assert [c["clears"] for c in plan["exit_criteria"]] == [["exception_report:operational_delivery_failure"]]
     package = drafted["id"]
     ics, region = Desk(platform, oidc, "qmj.lead"), Desk(platform, oidc, "y56.decider")
     other_ics, trust = Desk(platform, oidc, "qkk.lead"), Desk(platform, oidc, "ral.submitter")
@@ -117,7 +128,9 @@ async def test_a_package_goes_from_a_need_to_delivery_agreed_by_the_ics_and_the_
     assert signed.status_code == 200 and signed.json()["status"] == "proposed"
     agreed = await region.act(package, "sign_off", "region-sign-1")
     assert agreed.status_code == 200 and agreed.json()["status"] == "agreed", agreed.text
-    assert agreed.json()["basis"]["framework_pack"], "what the agreement rests on is frozen into it"
+    basis = agreed.json()["basis"]
+    assert basis["framework_pack"] and basis["proposal_id"], "what the agreement rests on is frozen into it"
+    assert any("exception_report" in step for step in basis["pathway"]) and basis["trigger_ids"]
 
     assert (await trust.act(package, "acknowledge", "ack-1")).status_code == 200
     comment = await trust.act(package, "comment", "comment-1", reason="We will report flow weekly.")
@@ -175,7 +188,7 @@ async def _two_needs(platform: RunningPlatform, oidc: RunningIssuer) -> list[dic
             response = await client.get(
                 f"{platform.url('support-coordination')}/v1/support-packages", params={"provider": "RRU"}
             )
-            by_theme = {p["theme"]: p for p in response.json()}
+            by_theme = {p["theme"]: p for p in response.json() if _follows_pathway(p)}
             return [by_theme[t] for t in RRU_THEMES] if set(RRU_THEMES) <= set(by_theme) else None
 
         found: list[dict[str, Any]] = await eventually(drafts)
@@ -255,7 +268,7 @@ async def test_needs_sharing_a_cause_get_one_plan_item_agreed_by_the_teams_not_t
     assert after[2] == before[2], "the other need's package is as it was"
 
     timeline = (await ics.client.get(f"{ics.base}/support-packages/{ops['id']}/timeline")).json()
-    edits = [e for e in timeline if e["type"] == "edited"]
+    edits = [e for e in timeline if e["type"] == "edited" and e["actor"]]  # people's, not monitoring's
     assert len(edits) == 1 and CAUSE in edits[0]["reason"] and edits[0]["actor"]["user_id"] == "qmj.lead"
 
     [event] = await eventually(lambda: _edited(kafka, ops["id"]), timeout=30)
@@ -264,4 +277,4 @@ async def test_needs_sharing_a_cause_get_one_plan_item_agreed_by_the_teams_not_t
 
 async def _edited(kafka: str, package: str) -> list[SupportPackageEdited]:
     events = await read_events(kafka, SupportPackageEdited, provider="RRU")
-    return [e for e in events if str(e.data.package_id) == package]
+    return [e for e in events if str(e.data.package_id) == package and e.data.actor is not None]

@@ -2,8 +2,8 @@
 the check on a peer a user names on a plan item.
 
 Each row of the table is one candidate beside the need's provider: whether it is suggested says
-which rule keeps it out. Ordering is tested on its own: nearness is a stand-in (shared ICB first,
-then the region's others, by name) because the registry has no locations.
+which rule keeps it out. Ordering is tested on its own: nearest main site first; providers the
+registry gives no site come after, those sharing an ICB first, each by name.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from uuid import UUID
 import pytest
 
 from oversight_runtime.errors import Rejected
-from oversight_runtime.reference import Provider, ProviderKind, load_registry
+from oversight_runtime.reference import Provider, ProviderKind, Site, load_registry
 from oversight_support_coordination.models import PackageEditBody
-from oversight_support_coordination.peers import suggest_peers
+from oversight_support_coordination.peers import distance_km, suggest_peers
 
 REGISTRY = load_registry()
 THEME = "operational_performance"
@@ -59,7 +59,7 @@ def test_who_is_suggested(
     assert all(s.segment == 1 for s in found)
 
 
-def test_the_same_system_first_then_the_region_each_by_name() -> None:
+def test_without_sites_the_same_system_first_then_the_region_each_by_name() -> None:
     needy = provider("RA1", "Needy", "QMF", "QMJ")  # a trust of two ICBs: either is its system
     candidates = [
         provider("RB1", "Zeta Hospital", "QMF"),
@@ -96,9 +96,42 @@ def test_peers_of_a_london_acute_trust_from_the_registry() -> None:
     ral = REGISTRY.provider("RAL")  # Royal Free London: acute, North Central London (QMJ)
     segments = {"RRV": 1, "RKE": 1, "RJ1": 1, "RP4": 1, "RAP": 2, "RAL": 1}
     found = suggest_peers(ral, THEME, providers=REGISTRY.providers, segments=segments, open_needs=set())
-    # UCLH and Whittington share QMJ (by name); Guy's and St Thomas' is in South East London;
-    # Great Ormond Street is specialist, North Middlesex in segment 2, RAL is itself.
-    assert [s.provider.ods_code for s in found] == ["RRV", "RKE", "RJ1"]
+    # Nearest first from the Royal Free in Hampstead: the Whittington at Archway, UCLH on the
+    # Euston Road, then Guy's and St Thomas' across the river; Great Ormond Street is specialist,
+    # North Middlesex in segment 2, RAL is itself.
+    assert [s.provider.ods_code for s in found] == ["RKE", "RRV", "RJ1"]
+    assert [round(s.distance_km or 0) for s in found] == [2, 4, 7]
+    assert "Whittington Hospital, Archway, about 2 km away" in found[0].why
+
+
+def _sited(code: str, name: str, icb: str, latitude: float, longitude: float) -> Provider:
+    return provider(code, name, icb).model_copy(
+        update={"site": Site(name=name, latitude=latitude, longitude=longitude)}
+    )
+
+
+def test_with_sites_the_nearest_first_whatever_the_system_then_those_without() -> None:
+    needy = _sited("RA1", "Needy", "QMF", 51.50, -0.10)
+    candidates = [
+        _sited("RB1", "Same system, far", "QMF", 51.60, -0.10),  # about 11 km north
+        _sited("RB2", "Other system, near", "QKK", 51.51, -0.10),  # about 1 km north
+        provider("RB3", "Same system, no site", "QMF"),
+    ]
+    found = suggest_peers(
+        needy,
+        THEME,
+        providers=[needy, *candidates],
+        segments={p.ods_code: 1 for p in candidates},
+        open_needs=set(),
+    )
+    assert [s.provider.ods_code for s in found] == ["RB2", "RB1", "RB3"]
+    assert [None if s.distance_km is None else round(s.distance_km, 1) for s in found] == [1.1, 11.1, None]
+
+
+def test_a_degree_of_latitude_is_about_111_km() -> None:
+    assert distance_km(
+        Site(name="a", latitude=51.0, longitude=0.0), Site(name="b", latitude=52.0, longitude=0.0)
+    ) == pytest.approx(111.19, abs=0.01)
 
 
 def test_the_only_ambulance_trust_of_a_region_has_no_peer() -> None:

@@ -44,6 +44,7 @@ from oversight_support_coordination.peers import PEER_SEGMENT, suggest_peers
 from oversight_support_coordination.storage import (
     CaseNeed,
     PackageTimelineEntry,
+    ProviderProposal,
     ProviderSegment,
     SupportCase,
     SupportPackage,
@@ -194,6 +195,7 @@ async def package_peers(
             kind=s.provider.kind,
             icbs=list(s.provider.icbs),
             segment=s.segment,
+            distance_km=None if s.distance_km is None else round(s.distance_km, 1),
             why=s.why,
         )
         for s in suggestions
@@ -422,16 +424,19 @@ async def _apply(uow: UnitOfWork, row: SupportPackage, outcome: lifecycle.Outcom
 
 
 async def _basis(uow: UnitOfWork, row: SupportPackage) -> dict[str, Any]:
-    """What the agreement rests on, frozen into the package: the framework pack and the triggers
-    behind the case's open needs at this moment."""
+    """What the agreement rests on, frozen into the package: the framework pack, the triggers
+    behind the case's open needs and the provider's latest segment proposal with its pathway
+    out, at this moment."""
     needs = await uow.session.exec(
         select(CaseNeed).where(CaseNeed.case_id == row.case_id, col(CaseNeed.resolved_at).is_(None))
     )
     trigger_ids = sorted({t for need in needs for t in need.trigger_ids})
+    proposal = await uow.session.get(ProviderProposal, row.provider)
     basis = AgreementBasis(
         framework_pack=uow.framework.id,
         framework_version=str(uow.framework.version),
+        proposal_id=proposal.proposal_id if proposal else None,
         trigger_ids=trigger_ids[:200],
-        pathway=[],
+        pathway=[step["action"] for step in proposal.pathway][:100] if proposal else [],
     )
     return basis.model_dump(mode="json")

@@ -37,6 +37,7 @@ from oversight_support_coordination.lifecycle import (
     PackagePlan,
     PlanItem,
 )
+from oversight_support_coordination.pathways import FROM_TRIGGERS
 
 SOURCE = "support-coordination"
 
@@ -81,11 +82,14 @@ def plan_items_for(
 
 
 def exit_criteria_for(need: AnySupportNeedIdentified) -> tuple[ExitCriterion, ...]:
-    """By default the package is done when the triggers behind its needs have cleared (seed 001:
-    a clear pathway out; seed 002: exit criteria)."""
+    """Until a segment proposal's pathway gives them (``pathways``), the package is done when the
+    triggers behind its needs have cleared (seed 001: a clear pathway out; seed 002: exit
+    criteria)."""
     theme = need.data.theme.value.replace("_", " ")
     return tuple(
-        ExitCriterion(f"The {code.replace('_', ' ')} trigger under {theme} has cleared", (code,))
+        ExitCriterion(
+            f"The {code.replace('_', ' ')} trigger under {theme} has cleared", (code,), FROM_TRIGGERS
+        )
         for code in trigger_codes(need)
     )
 

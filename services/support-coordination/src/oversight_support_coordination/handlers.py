@@ -4,6 +4,7 @@ worse segments drive the monitoring of agreed packages (``watch``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from uuid import UUID, uuid4
@@ -15,10 +16,14 @@ from oversight_contracts import (
     AnyTriggerCleared,
     AnyTriggerRaised,
     MetricEvaluated,
+    PathwayStepV2,
     SegmentDecided,
     SegmentDecidedV2,
+    SegmentProposed,
+    SegmentProposedV2,
     SupportNeedIdentified,
     SupportNeedIdentifiedV2,
+    Theme,
     TriggerCleared,
     TriggerClearedV2,
     TriggerRaised,
@@ -27,12 +32,18 @@ from oversight_contracts import (
 from oversight_runtime.handlers import EventHandlers
 from oversight_runtime.reference import Provider
 from oversight_runtime.unit_of_work import UnitOfWork
-from oversight_support_coordination import domain, watch
+from oversight_support_coordination import domain, pathways, watch
 from oversight_support_coordination.catalogue import OffersCatalogue, load_catalogue
-from oversight_support_coordination.packages import PLAN
+from oversight_support_coordination.lifecycle import (
+    ExitCriterion,
+    PackagePlan,
+    follow_pathway,
+)
+from oversight_support_coordination.packages import PLAN, record_outcome, state_of
 from oversight_support_coordination.storage import (
     CaseNeed,
     PackageTimelineEntry,
+    ProviderProposal,
     ProviderSegment,
     SupportCase,
     SupportPackage,
@@ -61,8 +72,8 @@ async def join_case(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
         if await uow.session.get(CaseNeed, event.data.need_id) is not None:
             return  # this need is already in a case, whatever the delivery history
         case = await _open_case(uow, provider)
-        segment = await _segment(uow, provider.ods_code)
-    now = datetime.now(UTC)
+        now = datetime.now(UTC)
+        plan = await _draft_plan(uow, event, provider, now)
     uow.session.add(
         CaseNeed(
             need_id=event.data.need_id,
@@ -74,7 +85,20 @@ async def join_case(uow: UnitOfWork, event: AnySupportNeedIdentified) -> None:
             identified_at=event.data.identified_at,
         )
     )
-    _new_draft(uow, event, provider, case, segment, now)
+    _new_draft(uow, event, provider, case, plan, now)
+
+
+async def _draft_plan(
+    uow: UnitOfWork, event: AnySupportNeedIdentified, provider: Provider, now: datetime
+) -> PackagePlan:
+    """The catalogue's draft for the need in the provider's segment, its exit criteria from the
+    latest proposal's pathway when that has steps for the need's theme."""
+    segment = await _segment(uow, provider.ods_code)
+    plan = domain.draft_plan(event, provider, catalogue(), segment=segment, today=now.date())
+    segment_proposal = await _proposal(uow, provider.ods_code)
+    if segment_proposal and (criteria := _pathway_criteria(uow, segment_proposal, event.data.theme)):
+        plan = replace(plan, exit_criteria=criteria)
+    return plan
 
 
 def _new_draft(
@@ -82,10 +106,9 @@ def _new_draft(
     event: AnySupportNeedIdentified,
     provider: Provider,
     case: SupportCase,
-    segment: int | None,
+    plan: PackagePlan,
     now: datetime,
 ) -> None:
-    plan = domain.draft_plan(event, provider, catalogue(), segment=segment, today=now.date())
     proposal = domain.propose_package(event, provider, plan, package_id=uuid4(), now=now)
     data = proposal.data
     package = SupportPackage(
@@ -155,6 +178,55 @@ async def _segment(uow: UnitOfWork, provider: str) -> int | None:
         uow.cache[key] = row.segment if row else None
     segment: int | None = uow.cache[key]
     return segment
+
+
+async def _proposal(uow: UnitOfWork, provider: str) -> ProviderProposal | None:
+    key = ("proposal", provider)
+    if key not in uow.cache:
+        uow.cache[key] = await uow.session.get(ProviderProposal, provider)
+    proposal: ProviderProposal | None = uow.cache[key]
+    return proposal
+
+
+def _pathway_criteria(uow: UnitOfWork, proposal: ProviderProposal, theme: Theme) -> tuple[ExitCriterion, ...]:
+    steps = [PathwayStepV2.model_validate(step) for step in proposal.pathway]
+    return pathways.criteria_from_pathway(steps, theme, uow.framework, proposal_id=proposal.proposal_id)
+
+
+@handlers.on(SegmentProposed, SegmentProposedV2)
+async def keep_proposal(uow: UnitOfWork, event: SegmentProposed | SegmentProposedV2) -> None:
+    """The provider's latest segment proposal (in proposal time). Its pathway becomes the exit
+    criteria of the provider's drafts whose criteria no one has written (seed 001: a clear
+    pathway out), each change recorded like a person's edit, with monitoring as its actor."""
+    data = event.data
+    proposal = await _proposal(uow, data.provider)
+    if proposal is not None and proposal.proposed_at > data.proposed_at:
+        return  # an older proposal than the one kept
+    steps = [PathwayStepV2.model_validate(step.model_dump()).model_dump(mode="json") for step in data.pathway]
+    if proposal is None:
+        proposal = ProviderProposal(
+            provider=data.provider,
+            proposal_id=data.proposal_id,
+            pathway=steps,
+            proposed_segment=data.proposed_segment,
+            proposed_at=data.proposed_at,
+        )
+        uow.session.add(proposal)
+        uow.cache[("proposal", data.provider)] = proposal
+    else:
+        proposal.proposal_id, proposal.pathway = data.proposal_id, steps
+        proposal.proposed_segment, proposal.proposed_at = data.proposed_segment, data.proposed_at
+    drafts = await uow.session.exec(
+        select(SupportPackage).where(
+            SupportPackage.provider == data.provider, SupportPackage.status == "draft"
+        )
+    )
+    now = datetime.now(UTC)
+    reason = f"exit criteria follow the pathway of segment proposal {data.proposal_id} (seed 001)"
+    for package in drafts:
+        criteria = _pathway_criteria(uow, proposal, Theme(package.theme))
+        outcome = follow_pathway(state_of(package), criteria, now=now, reason=reason)
+        await record_outcome(uow, package, outcome, cause=event)
 
 
 @handlers.on(SegmentDecided, SegmentDecidedV2)

@@ -191,11 +191,15 @@ class PlanItem:
 
 @dataclass(frozen=True)
 class ExitCriterion:
-    """What must be true to leave the package; ``clears`` names the trigger codes (``code`` or
-    ``code:metric``) that must no longer be active. Without any, only a person can judge it."""
+    """What must be true to leave the package; ``clears`` names the triggers (a code, or a
+    trigger's key such as ``code:metric``) that must no longer be active. Without any, only a
+    person can judge it. ``source`` says where a default criterion came from (the triggers behind
+    the need, or a segment proposal's pathway); it is empty for one the teams wrote, and a draft's
+    criteria follow the latest pathway only while none was written by the teams."""
 
     description: str
     clears: tuple[str, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -498,6 +502,22 @@ _STEPS: dict[PackageAction, Callable[[_Act], Outcome]] = {
 
 
 # --- exit --------------------------------------------------------------------------------------
+
+
+def follow_pathway(
+    state: PackageState, criteria: tuple[ExitCriterion, ...], *, now: datetime, reason: str
+) -> Outcome:
+    """A draft's exit criteria replaced by a new pathway's (seed 001: a clear pathway out), by
+    monitoring, not a person: only while the package is a draft whose criteria no one has
+    written (every one has a ``source``), so the teams' words and anything put forward or agreed
+    are never rewritten. Otherwise, or when nothing would change, nothing happens."""
+    plan = state.plan
+    if state.status != PackageStatus.DRAFT or not all(c.source for c in plan.exit_criteria):
+        return Outcome(state, [])
+    if not criteria or criteria == plan.exit_criteria:
+        return Outcome(state, [])
+    act = _Act(replace(state, plan=replace(plan, exit_criteria=criteria)), MONITORING, now, reason, None, {})
+    return Outcome(act.state, [act.change(ChangeType.EDITED, fields="exit_criteria")])
 
 
 def exit_criteria_met(criteria: Sequence[ExitCriterion], active_trigger_ids: Collection[str]) -> bool:

@@ -76,7 +76,11 @@ class KpiBody(_Body):
 
 class ExitCriterionBody(_Body):
     description: Prose = Field(min_length=1, max_length=1000)
-    clears: list[str] = Field(default_factory=list, max_length=20, description="Trigger codes it clears.")
+    clears: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The triggers it clears: codes, or keys such as code:metric.",
+    )
 
 
 class PackageEditBody(_Body):
@@ -236,4 +240,7 @@ class PeerPublic(BaseModel):
     kind: ProviderKind
     icbs: list[str]
     segment: int
+    distance_km: float | None = Field(
+        description="Between the two providers' main sites, as the crow flies; null when either has none."
+    )
     why: str

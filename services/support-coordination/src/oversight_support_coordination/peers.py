@@ -6,23 +6,25 @@ package. Issue 11 asks, for each need, for segment 1 providers of the same kind 
 that theme, nearest first within the region. A suggestion is only that: the teams name the peer
 they choose on a plan item (``PlanItem.peer``).
 
-**Nearness is a stand-in.** The organisation registry (``oversight_runtime.reference``) holds no
-locations, so distance cannot be measured. What it does hold is the system each provider belongs
-to: a provider sharing one of the need's provider's ICBs is in the same integrated care system,
-works with the same partners and commissioners and is, in practice, near. So candidates are
-ranked: those sharing an ICB with the provider first, then the region's others, each by name.
-Replace the first key with a real distance when the registry gains sites.
+Nearness is the distance between the providers' main sites (``Provider.site`` in the registry,
+approximate to about a kilometre), as the crow flies: enough to rank peers across a region. A
+provider with no site in the registry (one running services across many sites) comes after those
+with one, and among those the ones sharing one of the need's provider's ICBs come first: the same
+integrated care system works with the same partners and commissioners.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from math import asin, cos, radians, sin, sqrt
 
-from oversight_runtime.reference import Provider
+from oversight_runtime.reference import Provider, Site
 
 #: The segment whose providers are expected to support others (seed 003 Table 2).
 PEER_SEGMENT = 1
+#: The Earth's mean radius, for distances between sites.
+EARTH_RADIUS_KM = 6371.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,16 @@ class PeerSuggestion:
     provider: Provider
     segment: int
     shared_icbs: tuple[str, ...]
+    #: Between the two main sites; None when either has no site in the registry.
+    distance_km: float | None
     why: str
+
+
+def distance_km(a: Site, b: Site) -> float:
+    """The great-circle (haversine) distance between two sites."""
+    lat1, lon1, lat2, lon2 = map(radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * asin(sqrt(h))
 
 
 def suggest_peers(
@@ -49,7 +60,6 @@ def suggest_peers(
     (a provider with no decision is in no segment here, so never a peer); ``open_needs`` the
     (provider, theme) pairs of needs not yet resolved. A candidate is in segment 1, of the same
     kind, in the same region, not the provider itself and has no open need in ``theme``."""
-    label = theme.replace("_", " ")
     suggestions = []
     for peer in providers:
         if (
@@ -61,14 +71,36 @@ def suggest_peers(
         ):
             continue
         shared = tuple(icb for icb in peer.icbs if icb in provider.icbs)
-        where = (
-            f"shares ICB {', '.join(shared)} with {provider.ods_code} (same system)"
-            if shared
-            else f"in region {provider.region}, another system"
+        distance = distance_km(provider.site, peer.site) if provider.site and peer.site else None
+        suggestions.append(
+            PeerSuggestion(
+                peer, PEER_SEGMENT, shared, distance, _why(provider, peer, shared, distance, theme)
+            )
         )
-        why = (
-            f"segment 1 (maximum autonomy: expected to support others, seed 003 Table 2); "
-            f"{peer.kind.replace('_', ' ')} like {provider.ods_code}; {where}; no open need in {label}"
-        )
-        suggestions.append(PeerSuggestion(peer, PEER_SEGMENT, shared, why))
-    return sorted(suggestions, key=lambda s: (not s.shared_icbs, s.provider.name, s.provider.ods_code))
+    return sorted(
+        suggestions,
+        key=lambda s: (
+            s.distance_km is None,
+            s.distance_km or 0.0,
+            not s.shared_icbs,
+            s.provider.name,
+            s.provider.ods_code,
+        ),
+    )
+
+
+def _why(
+    provider: Provider, peer: Provider, shared: tuple[str, ...], distance: float | None, theme: str
+) -> str:
+    where = (
+        f"shares ICB {', '.join(shared)} with {provider.ods_code} (same system)"
+        if shared
+        else f"in region {provider.region}, another system"
+    )
+    if distance is not None and peer.site is not None:
+        where += f"; {peer.site.name}, about {distance:.0f} km away"
+    return (
+        f"segment 1 (maximum autonomy: expected to support others, seed 003 Table 2); "
+        f"{peer.kind.replace('_', ' ')} like {provider.ods_code}; {where}; "
+        f"no open need in {theme.replace('_', ' ')}"
+    )

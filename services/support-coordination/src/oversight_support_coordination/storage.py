@@ -157,13 +157,31 @@ class ProviderTrigger(SQLModel, table=True):
     provider: str = Field(index=True, max_length=5)
     code: str = Field(max_length=64)
     metric: str | None = Field(default=None, max_length=64)
+    #: The trigger's own key (``code:metric``, ``code:category``, ``code:theme`` or ``code``), as a
+    #: segment proposal's pathway steps name the triggers they clear; None if the event had none.
+    trigger_key: str | None = Field(default=None, max_length=200)
     raised_at: datetime | None = timestamp(nullable=True)
     cleared_at: datetime | None = timestamp(nullable=True)
 
     @property
     def key(self) -> str:
-        """The trigger as exit criteria name it: ``code`` or ``code:metric``."""
-        return f"{self.code}:{self.metric}" if self.metric else self.code
+        """The trigger as exit criteria name it: its own key, else ``code`` or ``code:metric``."""
+        return self.trigger_key or (f"{self.code}:{self.metric}" if self.metric else self.code)
+
+
+class ProviderProposal(SQLModel, table=True):
+    """Each provider's latest segment proposal (``segment.proposed``): its pathway's steps are a
+    draft package's default exit criteria (seed 001: a clear pathway out), and an agreement
+    freezes the proposal it had regard to with its pathway."""
+
+    __tablename__ = "provider_proposal"
+
+    provider: str = Field(primary_key=True, max_length=5)
+    proposal_id: UUID
+    proposed_segment: int
+    #: The pathway's steps as the event gave them: action, clears (trigger keys), segment_after, source.
+    pathway: list[dict[str, Any]] = Field(sa_type=JSON)
+    proposed_at: datetime = timestamp()
 
 
 TABLES = (
@@ -174,4 +192,5 @@ TABLES = (
     PackageTimelineEntry,
     PackageMilestone,
     ProviderTrigger,
+    ProviderProposal,
 )

@@ -28,6 +28,10 @@ from oversight_contracts import (
     PackageStatus,
     SegmentDecided,
     SegmentDecidedV2,
+    TriggerClearedData,
+    TriggerClearedV2Data,
+    TriggerRaisedData,
+    TriggerRaisedV2Data,
 )
 from oversight_runtime.unit_of_work import UnitOfWork
 from oversight_support_coordination import monitoring
@@ -42,6 +46,7 @@ from oversight_support_coordination.monitoring import EscalationCause
 from oversight_support_coordination.packages import plan_of, record_changes, record_outcome, state_of
 from oversight_support_coordination.storage import PackageMilestone, ProviderTrigger, SupportPackage
 
+AnyTriggerData = TriggerRaisedData | TriggerRaisedV2Data | TriggerClearedData | TriggerClearedV2Data
 MilestoneKey = tuple[UUID, str, str, str]  # package, kind, item, period
 
 
@@ -145,7 +150,7 @@ async def trigger_raised(uow: UnitOfWork, event: AnyTriggerRaised) -> None:
     stays as it is."""
     data = event.data
     if await _trigger(uow, data.trigger_id) is None:
-        _add_trigger(uow, data.trigger_id, data.provider, data.code, data.metric, raised_at=data.raised_at)
+        _add_trigger(uow, data, raised_at=data.raised_at)
 
 
 async def trigger_cleared(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
@@ -155,9 +160,10 @@ async def trigger_cleared(uow: UnitOfWork, event: AnyTriggerCleared) -> None:
     data = event.data
     row = await _trigger(uow, data.trigger_id)
     if row is None:
-        _add_trigger(uow, data.trigger_id, data.provider, data.code, data.metric, cleared_at=data.cleared_at)
+        _add_trigger(uow, data, cleared_at=data.cleared_at)
     elif row.cleared_at is None:
         row.cleared_at = data.cleared_at
+        row.trigger_key = row.trigger_key or data.key
 
     async def propose_exits() -> None:
         await _propose_exits(uow, event)
@@ -194,12 +200,17 @@ async def _trigger(uow: UnitOfWork, trigger_id: UUID) -> ProviderTrigger | None:
     return trigger
 
 
-def _add_trigger(
-    uow: UnitOfWork, trigger_id: UUID, provider: str, code: str, metric: str | None, **at: datetime
-) -> None:
-    row = ProviderTrigger(trigger_id=trigger_id, provider=provider, code=code, metric=metric, **at)
+def _add_trigger(uow: UnitOfWork, data: AnyTriggerData, **at: datetime) -> None:
+    row = ProviderTrigger(
+        trigger_id=data.trigger_id,
+        provider=data.provider,
+        code=data.code,
+        metric=data.metric,
+        trigger_key=data.key,
+        **at,
+    )
     uow.session.add(row)
-    uow.cache[("trigger", trigger_id)] = row
+    uow.cache[("trigger", data.trigger_id)] = row
 
 
 # --- plan items past their due date (daily) ------------------------------------------------------

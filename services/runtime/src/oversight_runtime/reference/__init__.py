@@ -41,12 +41,22 @@ class Icb(_Record):
     region: OdsCode
 
 
+class Site(_Record):
+    """A provider's main hospital or headquarters, approximately (to about a kilometre): where it
+    is, so peers can be suggested nearest first."""
+
+    name: str
+    latitude: float = Field(ge=49.8, le=60.9, description="WGS84, within the United Kingdom.")
+    longitude: float = Field(ge=-8.7, le=1.8, description="WGS84, within the United Kingdom.")
+
+
 class Provider(_Record):
     ods_code: OdsCode
     name: str
     kind: ProviderKind
     icbs: tuple[OdsCode, ...] = Field(min_length=1, description="Host ICB first.")
     region: OdsCode
+    site: Site | None = None
 
 
 class UnknownOrganisation(LookupError):
