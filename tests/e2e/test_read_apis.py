@@ -82,4 +82,8 @@ async def test_each_service_shows_its_part_of_a_report(
     assert need["status"] == "open" and need["triggers"][0]["code"] == "exception_report"
     assert draft["need_id"] == need["id"] and draft["status"] == "draft"
     assert draft["icbs"] == ["QWE"] and draft["region"] == "Y56"
-    assert [entry["type"] for entry in timeline] == ["drafted"]
+    # Drafted, then (unless the segment proposal arrived first) monitoring's edit setting the
+    # exit criteria from the proposal's pathway; no person has acted yet.
+    assert [entry["type"] for entry in timeline][-1] == "drafted"
+    assert all(entry["actor"] is None for entry in timeline)
+    assert {entry["type"] for entry in timeline} <= {"drafted", "edited"}
