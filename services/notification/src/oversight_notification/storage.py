@@ -120,11 +120,11 @@ class Silence(SQLModel, table=True):
     created_at: datetime = timestamp()
 
 
-class ProviderSegment(SQLModel, table=True):
+class KnownSegment(SQLModel, table=True):
     """Each provider's latest decided segment (``segment.decided``): segment 4 inhibits its lower
     alerts, and routes and silences can match on it."""
 
-    __tablename__ = "provider_segment"
+    __tablename__ = "known_segment"
 
     provider: str = Field(primary_key=True, max_length=5)
     segment: int
@@ -203,7 +203,7 @@ TABLES = (
     AlertAudience,
     AlertLogEntry,
     Silence,
-    ProviderSegment,
+    KnownSegment,
     PackageRecord,
     Subscription,
     Notification,

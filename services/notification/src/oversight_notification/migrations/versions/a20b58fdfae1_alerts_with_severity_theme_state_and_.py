@@ -46,7 +46,7 @@ def upgrade() -> None:
     with op.batch_alter_table('package_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_package_record_provider'), ['provider'], unique=False)
 
-    op.create_table('provider_segment',
+    op.create_table('known_segment',
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('segment', sa.Integer(), nullable=False),
     sa.Column('decided_at', oversight_runtime.storage.UtcDateTime(timezone=True), nullable=False),
@@ -194,7 +194,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_silence_organisation'))
 
     op.drop_table('silence')
-    op.drop_table('provider_segment')
+    op.drop_table('known_segment')
     with op.batch_alter_table('package_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_package_record_provider'))
 
