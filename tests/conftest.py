@@ -21,6 +21,7 @@ from oversight_runtime.reference import SHIPPED_REGISTRY
 from tests.support.identity import RunningIssuer, start_issuer
 from tests.support.infra import load_deploy_module
 from tests.support.platform import RunningPlatform, start_platform
+from tests.support.receivers import Inbox, smtp_server
 
 _database_names = itertools.count()
 
@@ -87,15 +88,41 @@ def oidc() -> Iterator[RunningIssuer]:
 
 
 @pytest.fixture(scope="session")
+def smtp() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) that keeps every message notification sends it."""
+    with smtp_server() as inbox:
+        yield inbox
+
+
+def notification_settings(inbox: Inbox) -> dict[str, str]:
+    """Notification sends email to ``inbox`` and goes through its jobs often, with short retries."""
+    return {
+        "OVERSIGHT_NOTIFICATION_SMTP_PORT": str(inbox.port),
+        "OVERSIGHT_NOTIFICATION_SMTP_STARTTLS": "false",
+        "OVERSIGHT_NOTIFICATION_DISPATCH_SECONDS": "0.5",
+        "OVERSIGHT_NOTIFICATION_DELIVERY_BASE_DELAY_SECONDS": "0.05",
+        "OVERSIGHT_NOTIFICATION_DELIVERY_MAX_DELAY_SECONDS": "0.5",
+    }
+
+
+@pytest.fixture(scope="session")
 def platform(
     kafka: str,
     oidc: RunningIssuer,
+    smtp: Inbox,
     new_database: Callable[[str], str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
-    """All five services, each its own process with its own PostgreSQL database."""
+    """All five services, each its own process with its own PostgreSQL database; notification
+    sends email to the session's SMTP server."""
     workdir: Path = tmp_path_factory.mktemp("platform")
-    running = start_platform(kafka, new_database, workdir, settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer})
+    running = start_platform(
+        kafka,
+        new_database,
+        workdir,
+        settings={"OVERSIGHT_AUTH_ISSUER": oidc.issuer},
+        per_service={"notification": notification_settings(smtp)},
+    )
     try:
         yield running
     finally:

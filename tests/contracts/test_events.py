@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from uuid import uuid4
@@ -18,6 +18,14 @@ from oversight_contracts import (
     EVENTS_BY_TYPE,
     SUPERSEDED,
     Actor,
+    AlertAcknowledged,
+    AlertChangeData,
+    AlertIssued,
+    AlertIssuedData,
+    AlertResolved,
+    AlertSeverity,
+    AlertSnoozed,
+    AlertSnoozedData,
     Envelope,
     ExceptionReportCategory,
     ExceptionReportReceived,
@@ -284,6 +292,56 @@ def _examples() -> list[Envelope]:  # type: ignore[type-arg]
         *_signed_in_examples(proposed),
         *_bounded_examples([trigger, cleared, review, scores, need, resolved, proposed, package]),
         *support_package_examples(),
+        *_alert_examples(proposed),
+    ]
+
+
+def _alert_examples(cause: SegmentProposed) -> list[Envelope]:  # type: ignore[type-arg]
+    """One of each alert event: issued, acknowledged by an ICS user, snoozed, resolved by its cause."""
+    alert = {
+        "alert_id": uuid4(),
+        "alert_type": "segment.proposed",
+        "severity": AlertSeverity.HIGH,
+        "provider": "RJ1",
+        "theme": None,
+        "audiences": ["QKK", "Y56"],
+    }
+    now = datetime.now(UTC)
+    actor = Actor(user_id="qkk.member", name="Ben Clarke", organisation="QKK", role="ics_member")
+    issued = AlertIssued.new(
+        source="notification",
+        subject="RJ1",
+        cause=cause,
+        data=AlertIssuedData(
+            **alert,
+            provider_name="Guy's and St Thomas' NHS Foundation Trust",
+            title="Guy's and St Thomas' (RJ1): segment 2 proposed",
+            body="Two months below the A&E standard",
+            status="active",
+            source_event_id=cause.id,
+            source_event_type=cause.type,
+            occurred_at=cause.time,
+            issued_at=now,
+        ),
+    )
+    change = {**alert, "actor": actor, "reason": "Called the trust", "at": now}
+    return [
+        issued,
+        AlertAcknowledged.new(
+            source="notification", subject="RJ1", cause=issued, data=AlertChangeData(**change)
+        ),
+        AlertSnoozed.new(
+            source="notification",
+            subject="RJ1",
+            cause=issued,
+            data=AlertSnoozedData(**change, until=now + timedelta(hours=4)),
+        ),
+        AlertResolved.new(
+            source="notification",
+            subject="RJ1",
+            cause=issued,
+            data=AlertChangeData(**change | {"actor": None, "reason": "its cause cleared"}),
+        ),
     ]
 
 

@@ -8,41 +8,19 @@ Standard Webhooks signature with the library's own ``verify``.
 from __future__ import annotations
 
 import asyncio
-import base64
-import email
-import os
-import socket
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from standardwebhooks import Webhook, WebhookVerificationError
 
 from oversight_notification.channels import Delivery, EmailChannel, WebhookChannel
 from oversight_notification.delivery import DeliveryOutcome, deliver
 from oversight_notification.settings import NotificationSettings
+from tests.support.receivers import Inbox, free_port, new_secret, smtp_server, webhook_receiver
 
 SENDER = "Oversight alerts <alerts@oversight.nhs.invalid>"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
 def settings(**overrides: Any) -> NotificationSettings:
@@ -52,47 +30,11 @@ def settings(**overrides: Any) -> NotificationSettings:
 # --- a real SMTP server -------------------------------------------------------------------------
 
 
-@dataclass
-class Inbox:
-    """aiosmtpd handler: keeps each message; ``refuse`` scripts RCPT answers per address."""
-
-    port: int = 0
-    messages: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
-    refuse: dict[str, list[str]] = field(default_factory=dict)
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        answers = self.refuse.get(address)
-        if answers:
-            return answers.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-        message = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append((str(envelope.mail_from), list(envelope.rcpt_tos), message))
-        return "250 Message accepted"
-
-
 def _authenticate(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
 ) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and auth_data == (b"alerts", b"s3cret")
     return AuthResult(success=ok, handled=False)
-
-
-@contextmanager
-def smtp_server(**smtp_options: Any) -> Iterator[Inbox]:
-    inbox = Inbox(port=free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **smtp_options)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -102,72 +44,6 @@ def inbox() -> Iterator[Inbox]:
 
 
 # --- a real webhook receiver ----------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    payload: Any
-    verified: bool
-    answered: int
-
-
-class Receiver:
-    """Answers each POST with the next scripted status (then 200), after verifying its signature.
-
-    A request whose signature does not verify is answered 401 whatever the script says.
-    """
-
-    def __init__(self, secret: str, statuses: Sequence[int], delay: float = 0.0) -> None:
-        self.secret, self.statuses, self.delay = secret, list(statuses), delay
-        self.requests: list[Received] = []
-        self._lock = threading.Lock()
-
-    def handle(self, headers: dict[str, str], body: bytes) -> int:
-        try:
-            payload, verified = Webhook(self.secret).verify(body, headers), True
-        except WebhookVerificationError:
-            payload, verified = None, False
-        with self._lock:
-            status = (self.statuses.pop(0) if self.statuses else 200) if verified else 401
-            self.requests.append(
-                Received({k.lower(): v for k, v in headers.items()}, payload, verified, status)
-            )
-        time.sleep(self.delay)
-        return status
-
-    @property
-    def delivered(self) -> list[Received]:
-        return [r for r in self.requests if 200 <= r.answered < 300]
-
-
-@contextmanager
-def webhook_receiver(
-    secret: str, statuses: Sequence[int] = (), delay: float = 0.0
-) -> Iterator[tuple[str, Receiver]]:
-    receiver = Receiver(secret, statuses, delay)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            status = receiver.handle(dict(self.headers.items()), body)
-            self.send_response(status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hooks/oversight", receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def webhook(url: str, secret: str, delivery_id: str = "alert-42.QWO.webhook") -> Delivery:

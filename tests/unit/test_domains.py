@@ -30,7 +30,9 @@ from oversight_contracts.scenario import MetricScores, ProviderFacts, ScenarioEx
 from oversight_ingest import domain as ingest
 from oversight_ingest.models import ExceptionReportCreate, SubmissionCreate
 from oversight_metrics import domain as metrics
-from oversight_notification import domain as notification
+from oversight_notification import facts as alert_facts
+from oversight_notification.routing import load_routing
+from oversight_notification.stages import issue
 from oversight_runtime.errors import Rejected
 from oversight_runtime.reference import Provider, load_registry
 from oversight_segmentation import domain as segmentation
@@ -469,12 +471,22 @@ def test_package_is_a_draft_for_all_the_providers_icbs_and_its_region() -> None:
     assert "Emergency Care Improvement Programme" in proposal.data.summary
 
 
+def _receivers(proposal: SupportPackageProposedV2, provider: Provider) -> list[str]:
+    reading = alert_facts.read(proposal, alert_facts.Context(provider, None, load_pack("nof-2019")))
+    assert reading.alert is not None
+    routes, rules = load_routing()
+    addressed = issue(
+        reading.alert, routes=routes, inhibitions=rules, provider_facts=(), silences=(), now=NOW
+    )
+    return [a.receiver for a in addressed]
+
+
 def test_alert_goes_to_every_icb_and_the_region_once() -> None:
     provider = REGISTRY.provider("RRU")
     proposal = _proposal(_need(), provider)
-    draft = notification.route_package_proposal(proposal, provider)
-    assert draft.audiences == (*provider.icbs, provider.region)
-    assert provider.name in draft.title
+    assert _receivers(proposal, provider) == [*provider.icbs, provider.region]
+    reading = alert_facts.read(proposal, alert_facts.Context(provider, None, load_pack("nof-2019")))
+    assert reading.alert is not None and provider.name in reading.alert.title
 
 
 def test_alert_audiences_come_from_the_registry_not_the_event() -> None:
@@ -484,4 +496,4 @@ def test_alert_audiences_come_from_the_registry_not_the_event() -> None:
     forged = honest.model_copy(
         update={"data": honest.data.model_copy(update={"icbs": ["QMJ"], "region": "Y59"})}
     )
-    assert notification.route_package_proposal(forged, provider).audiences == ("QKK", "Y56")
+    assert _receivers(forged, provider) == ["QKK", "Y56"]

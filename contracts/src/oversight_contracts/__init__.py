@@ -117,6 +117,22 @@ from oversight_contracts.support import (
     SupportPackageWithdrawn,
 )
 
+# isort: off
+# After ``events``, which the alert events build on (and which imports them into ``ALL_EVENTS``).
+from oversight_contracts.alerts import (
+    AlertAcknowledged,
+    AlertChangeData,
+    AlertData,
+    AlertIssued,
+    AlertIssuedData,
+    AlertResolved,
+    AlertSeverity,
+    AlertSnoozed,
+    AlertSnoozedData,
+    AnyAlertEvent,
+)
+# isort: on
+
 __all__ = [
     "ALL_EVENTS",
     "DEAD_LETTER_SUFFIX",
@@ -125,6 +141,16 @@ __all__ = [
     "TOPIC_PREFIX",
     "Actor",
     "AgreementBasis",
+    "AlertAcknowledged",
+    "AlertChangeData",
+    "AlertData",
+    "AlertIssued",
+    "AlertIssuedData",
+    "AlertResolved",
+    "AlertSeverity",
+    "AlertSnoozed",
+    "AlertSnoozedData",
+    "AnyAlertEvent",
     "AnyExceptionReportReceived",
     "AnyMaterialConcernRaised",
     "AnyMetricScoresCalculated",

@@ -595,6 +595,12 @@ AnySupportPackageProposed = SupportPackageProposed | SupportPackageProposedV2
 # The support-package lifecycle's events live in their own module, which builds on ``Payload``,
 # ``Actor`` and the bounded texts above: imported here, once those exist, so that ``ALL_EVENTS``
 # names every event. (``oversight_contracts`` imports this module first, so this always resolves.)
+from oversight_contracts.alerts import (  # noqa: E402
+    AlertAcknowledged,
+    AlertIssued,
+    AlertResolved,
+    AlertSnoozed,
+)
 from oversight_contracts.support import (  # noqa: E402
     SupportPackageAcknowledged,
     SupportPackageAgreed,
@@ -656,6 +662,10 @@ ALL_EVENTS: tuple[type[Envelope[Payload]], ...] = (  # type: ignore[assignment]
     SupportPackageExited,
     SupportPackageWithdrawn,
     SupportPackageEscalated,
+    AlertIssued,
+    AlertAcknowledged,
+    AlertSnoozed,
+    AlertResolved,
 )
 
 #: Released versions no service publishes any more: kept so that their history on the broker stays

@@ -34,6 +34,8 @@ class NotificationSettings(BaseSettings):
     #: up to ``delivery_max_delay_seconds``; each wait is drawn at random within it (full jitter).
     delivery_base_delay_seconds: float = Field(default=1.0, ge=0)
     delivery_max_delay_seconds: float = Field(default=60.0, ge=0)
+    #: How often groups due become notifications, pending ones are sent and snoozes end.
+    dispatch_seconds: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> NotificationSettings:

@@ -18,26 +18,36 @@ from oversight_runtime.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+UnitsOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
-    #: Does one round of the job; returns how many things it did (for the log).
-    run: Callable[[UnitOfWork], Awaitable[int]]
+    #: Does one round of the job in one unit of work; returns how many things it did (for the log).
+    run: Callable[[UnitOfWork], Awaitable[int]] | None = None
     #: Seconds between rounds; None: the service's ``periodic_job_seconds``.
     interval_seconds: float | None = None
+    #: Instead of ``run``: a round that opens its own units of work, for work that must not hold
+    #: a transaction open while it waits on the network (sending notifications).
+    run_in_steps: Callable[[UnitsOfWork], Awaitable[int]] | None = None
 
 
 Round = Callable[[], Awaitable[int]]
 
 
-def in_unit_of_work(
-    job: PeriodicJob, unit_of_work: Callable[[], AbstractAsyncContextManager[UnitOfWork]]
-) -> Round:
-    """One round of ``job``: its work in one unit of work, committed together."""
+def in_unit_of_work(job: PeriodicJob, unit_of_work: UnitsOfWork) -> Round:
+    """One round of ``job``: its work in one unit of work, committed together (or, for a job
+    that runs in steps, its own units of work)."""
+    run, steps = job.run, job.run_in_steps
 
     async def round_() -> int:
+        if steps is not None:
+            return await steps(unit_of_work)
+        if run is None:
+            raise ValueError(f"periodic job {job.name} has nothing to run")
         async with unit_of_work() as uow:
-            return await job.run(uow)
+            return await run(uow)
 
     return round_
 
