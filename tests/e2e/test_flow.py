@@ -57,12 +57,17 @@ async def test_exception_report_becomes_an_alert_for_the_ics_and_region(
             alerts = await all_alerts(
                 client, platform.url("notification"), oidc.headers("qkk.member"), provider=PROVIDER
             )
-            return [a for a in alerts if a["correlation_id"] == correlation_id]
+            mine = [a for a in alerts if a["correlation_id"] == correlation_id]
+            return mine if "support_package.proposed" in {a["kind"] for a in mine} else []
 
-        [alert] = await eventually(alert_for_report, timeout=90)
+        alerts = await eventually(alert_for_report, timeout=90)
 
-    # Addressed to the provider's ICB and its region, from the registry.
-    assert alert["audiences"] == ["QKK", "Y56"]
+    # Each step that needs a person is an alert, all addressed to the provider's ICB and its
+    # region from the registry, under one correlation id.
+    kinds = {a["kind"] for a in alerts}
+    assert {"exception_report.received", "trigger.raised", "support_package.proposed"} <= kinds
+    assert all(a["audiences"] == ["QKK", "Y56"] for a in alerts)
+    [alert] = [a for a in alerts if a["kind"] == "support_package.proposed"]
     assert "draft support package" in alert["title"]
     assert "finance and use of resources" in alert["title"]
 
@@ -141,7 +146,7 @@ async def test_alert_arrives_on_the_live_stream(platform: RunningPlatform, oidc:
         ) as source:
             async for sse in source.aiter_sse():
                 alert = json.loads(sse.data)
-                if alert["correlation_id"] == correlation_id:
+                if alert["correlation_id"] == correlation_id and alert["kind"] == "support_package.proposed":
                     break
     assert sse.event == "alert"
     assert alert["provider"] == "RJZ"
