@@ -46,12 +46,18 @@ async def _skip_every_group(offsets: Offsets, services: Sequence[str]) -> None:
 
 
 class AlertStream:
-    """Notification's live stream as a client reads it: when each alert arrived, by correlation id."""
+    """Notification's live stream as a client reads it: when each alert arrived, by correlation id.
+
+    A report now alerts at each step that needs a person; ``arrivals`` keeps the end of the chain
+    (the drafted package's alert: report → trigger → need → package → alert, as measured since
+    issue 10), ``report_arrivals`` the report's own alert (ingest's event straight to notification:
+    issue 12's alert latency)."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.url = url
         self.headers = headers
         self.arrivals: dict[str, float] = {}
+        self.report_arrivals: dict[str, float] = {}
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -64,7 +70,13 @@ class AlertStream:
             self.connected.set()
             async for message in source.aiter_sse():
                 if message.event == "alert":
-                    self.arrivals[json.loads(message.data)["correlation_id"]] = time.perf_counter()
+                    alert, now = json.loads(message.data), time.perf_counter()
+                    kept = {
+                        "support_package.proposed": self.arrivals,
+                        "exception_report.received": self.report_arrivals,
+                    }
+                    if (arrivals := kept.get(alert["kind"])) is not None:
+                        arrivals.setdefault(alert["correlation_id"], now)
 
 
 class Samples:
@@ -107,8 +119,11 @@ class Samples:
         return correlation
 
 
-def _latencies(ids: Sequence[str], samples: Samples, stream: AlertStream) -> dict[str, Any]:
-    arrived = [stream.arrivals[i] - samples.sent[i] for i in ids if i in stream.arrivals]
+def _latencies(
+    ids: Sequence[str], samples: Samples, stream: AlertStream, *, report: bool = False
+) -> dict[str, Any]:
+    arrivals = stream.report_arrivals if report else stream.arrivals
+    arrived = [arrivals[i] - samples.sent[i] for i in ids if i in arrivals]
     return {**percentiles(arrived), "sent": len(ids), "missing": len(ids) - len(arrived)}
 
 
@@ -246,6 +261,8 @@ async def end_to_end(stack: Stack, workload: Workload, options: Any) -> dict[str
                 check_alive(process)
             idle = _latencies(idle_ids, samples, stream)
             log(f"e2e idle: {idle}")
+            report_idle = _latencies(idle_ids, samples, stream, report=True)
+            log(f"e2e idle, the report's own alert: {report_idle}")
 
             rate = options.load_obs_rate / workload.observations_per_return
             ingest_topics = [SubmissionReceivedV2.topic(), ExceptionReportReceivedV2.topic()]
@@ -304,6 +321,7 @@ async def end_to_end(stack: Stack, workload: Workload, options: Any) -> dict[str
         stack.stop_services()
     return {
         "idle": idle,
+        "report_alert_idle": report_idle,
         "load": {**under_load, "returns": sent_load, "max_total_lag": max_lag},
         "no_backlog_after_s": round(backlog, 2) if backlog is not None else None,
         "backlog_timeout_s": options.backlog_timeout,
