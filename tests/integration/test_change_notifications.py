@@ -18,7 +18,7 @@ from sqlalchemy import event, text
 
 from oversight_contracts import SupportPackageProposed, Theme
 from oversight_notification.api import _alert_events
-from oversight_notification.handlers import alert_package_proposed
+from oversight_notification.handlers import on_event
 from oversight_notification.main import create_service
 from oversight_runtime.access import ProviderScope
 from oversight_runtime.changes import ChangeFeed, listen_for_changes
@@ -45,7 +45,7 @@ def _package(provider: str = "RJ1") -> SupportPackageProposed:
 async def _store_alert(service: OversightService) -> None:
     """What notification's consumer does with a proposed package: store an alert, and commit."""
     async with service.unit_of_work() as uow:
-        await alert_package_proposed(uow, _package())
+        await on_event(uow, _package())
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +90,7 @@ async def test_a_rolled_back_alert_wakes_no_one(tmp_path: Path) -> None:
         seen = service.changes.version("alerts")
         with pytest.raises(RuntimeError):
             async with service.unit_of_work() as uow:
-                await alert_package_proposed(uow, _package())
+                await on_event(uow, _package())
                 raise RuntimeError("the transaction fails after the alert was added")
         assert service.changes.version("alerts") == seen
         await _store_alert(service)
@@ -141,7 +141,7 @@ async def test_another_replica_wakes_at_the_commit_and_never_on_a_rollback(
         seen = feed_b.version("alerts")
         with pytest.raises(RuntimeError):
             async with replica_a.unit_of_work() as uow:
-                await alert_package_proposed(uow, _package())
+                await on_event(uow, _package())
                 raise RuntimeError("rolled back")
         assert not await feed_b.wait("alerts", seen, timeout=1), "a rollback must wake no one"
         assert metrics_b.registry.get_sample_value("oversight_change_listener_lost_total") == 0
